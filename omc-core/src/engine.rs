@@ -1,0 +1,5 @@
+//! placeholder
+/// x
+#[derive(Debug)] pub struct Engine;
+/// x
+#[derive(Debug)] pub struct RunReport;

@@ -1,0 +1,138 @@
+//! Registrants to seed registries with: for tests, the emulators, the demo and benchmarks.
+
+use crate::pii::{PersonalRecord, Token, Vid};
+use crate::registry::RegistrantId;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// A registrant as a test or an emulator seeds it: `res.partner` fields plus its ids.
+#[derive(Clone)]
+pub struct RegistrantSeed {
+    /// The registrant's key.
+    pub id: RegistrantId,
+    /// `res.partner` fields (`name`, `given_name`, `family_name`, `birthdate`, `gender`,
+    /// `address`, `email`, `phone`, `is_registrant`, `is_group`, `active`, ...).
+    pub fields: PersonalRecord,
+    /// Its id of the VID type, if any.
+    pub vid: Option<Vid>,
+    /// Its id of the token type, if any.
+    pub token: Option<Token>,
+}
+
+impl fmt::Debug for RegistrantSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistrantSeed")
+            .field("id", &self.id)
+            .field("fields", &self.fields)
+            .field("has_vid", &self.vid.is_some())
+            .field("has_token", &self.token.is_some())
+            .finish()
+    }
+}
+
+impl RegistrantSeed {
+    /// An active individual registrant with the given fields and VID.
+    pub fn individual(id: i64, fields: Value, vid: Option<&str>) -> Self {
+        let mut map = match fields {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        map.entry("is_registrant").or_insert(Value::Bool(true));
+        map.entry("is_group").or_insert(Value::Bool(false));
+        map.entry("active").or_insert(Value::Bool(true));
+        if !map.contains_key("name") {
+            let part = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            let (family, given) = (part("family_name"), part("given_name"));
+            let name = match (family.is_empty(), given.is_empty()) {
+                (false, false) => format!("{family}, {given}"),
+                (false, true) => family,
+                (true, false) => given,
+                (true, true) => String::new(),
+            };
+            map.insert(
+                "name".into(),
+                if name.is_empty() { Value::Bool(false) } else { Value::String(name) },
+            );
+        }
+        Self {
+            id: RegistrantId(id),
+            fields: PersonalRecord(map),
+            vid: vid.map(Vid::new),
+            token: None,
+        }
+    }
+}
+
+const GIVEN: [&str; 12] = [
+    "Amina", "Bashir", "Chiara", "Dawit", "Esi", "Farid", "Grace", "Hamza", "Imani", "Jomo",
+    "Kofi", "Lina",
+];
+const FAMILY: [&str; 10] = [
+    "Abebe", "Banda", "Chukwu", "Diallo", "Eze", "Fofana", "Gueye", "Haile", "Juma", "Kamau",
+];
+const PLACES: [&str; 6] = ["Addis Ababa", "Lusaka", "Kigali", "Accra", "Dakar", "Nairobi"];
+
+/// The VID the synthetic registrant `id` holds for `seed`: 16 digits, distinct for distinct ids
+/// below ten billion.
+pub fn synthetic_vid(id: i64, seed: u64) -> Vid {
+    // An affine map modulo 10^10 with a multiplier coprime to 10: a bijection on ids.
+    const MODULUS: u128 = 10_000_000_000;
+    let mixed = (id as u128 * 7_919_000_003 + seed as u128 * 104_729) % MODULUS;
+    Vid::new(format!("491835{mixed:010}"))
+}
+
+/// `n` synthetic individuals with ids `1..=n`, each with complete demographics and a VID,
+/// deterministic for `seed`.
+pub fn synthetic(n: usize, seed: u64) -> impl Iterator<Item = RegistrantSeed> {
+    (1..=n as i64).map(move |id| synthetic_one(id, seed))
+}
+
+/// The synthetic individual `id` for `seed`.
+pub fn synthetic_one(id: i64, seed: u64) -> RegistrantSeed {
+    let h = splitmix(id as u64 ^ seed.rotate_left(17));
+    let given = GIVEN[(h % GIVEN.len() as u64) as usize];
+    let family = FAMILY[((h >> 8) % FAMILY.len() as u64) as usize];
+    let year = 1940 + (h >> 16) % 70;
+    let month = 1 + (h >> 24) % 12;
+    let day = 1 + (h >> 32) % 28;
+    let place = PLACES[((h >> 40) % PLACES.len() as u64) as usize];
+    let gender = if (h >> 48) % 2 == 0 { "Female" } else { "Male" };
+    let fields = serde_json::json!({
+        "given_name": given,
+        "family_name": family,
+        "birthdate": format!("{year:04}-{month:02}-{day:02}"),
+        "gender": gender,
+        "address": format!("{} Main Road, {place}", 1 + (h >> 52) % 400),
+        "email": format!("{}.{}{id}@example.org", given.to_lowercase(), family.to_lowercase()),
+        "phone": format!("+2507{:08}", h % 100_000_000),
+    });
+    RegistrantSeed::individual(id, fields, Some(synthetic_vid(id, seed).expose()))
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn synthetic_is_deterministic_and_vids_are_distinct() {
+        let a: Vec<_> = synthetic(2000, 7).collect();
+        let b: Vec<_> = synthetic(2000, 7).collect();
+        assert_eq!(a[5].fields, b[5].fields);
+        let vids: HashSet<_> = a.iter().map(|r| r.vid.clone().unwrap()).collect();
+        assert_eq!(vids.len(), 2000);
+        assert!(a.iter().all(|r| r.vid.as_ref().unwrap().expose().len() == 16));
+        assert_eq!(a[0].fields.0["name"], Value::from(format!(
+            "{}, {}",
+            a[0].fields.0["family_name"].as_str().unwrap(),
+            a[0].fields.0["given_name"].as_str().unwrap()
+        )));
+    }
+}

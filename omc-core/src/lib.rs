@@ -1,0 +1,40 @@
+//! # omc-core
+//!
+//! The heart of OMC, the OpenG2P registry ↔ MOSIP Token Seeder connector, with no HTTP in it:
+//!
+//! - the async traits [`Registry`] (where registrants come from and tokens go), [`TokenSeeder`]
+//!   (what turns VIDs into tokens) and [`CallbackSink`] (where and how MTS delivers results);
+//! - the connector configuration model ([`config`]);
+//! - the Odoo domain language ([`domain`]);
+//! - the run engine that drives the traits ([`engine`]);
+//! - in-memory implementations of the three traits for embedders' tests ([`memory`]), and, behind
+//!   the `conformance` feature, the conformance suites every implementation must pass.
+//!
+//! Personal data (names, VIDs, tokens, birthdates) lives in the newtypes of [`pii`], whose `Debug`
+//! never shows it.
+
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod fixture;
+pub mod jq;
+pub mod memory;
+pub mod pii;
+pub mod registry;
+pub mod rules;
+pub mod seeder;
+pub mod sink;
+pub mod token;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+
+pub use domain::Domain;
+pub use engine::{Engine, RunReport};
+pub use error::{RegistryError, SeederError, SinkError};
+pub use pii::{PersonalRecord, Token, Vid};
+pub use registry::{Candidate, CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport};
+pub use seeder::{Mapping, RequestId, RequestStatus, SeedRequest, TokenSeeder};
+pub use sink::{CallbackAuth, CallbackSink, Delivery, HttpMethod, ResultPath, SeedResult};

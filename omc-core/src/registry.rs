@@ -1,0 +1,123 @@
+//! The [`Registry`] trait: where registrants come from and where tokens go.
+
+use crate::domain::Domain;
+use crate::error::RegistryError;
+use crate::pii::{PersonalRecord, Token, Vid};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// A registrant's key in the registry (Odoo's `res.partner.id`). Safe to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RegistrantId(pub i64);
+
+impl fmt::Display for RegistrantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The names of the two registry id types OMC works with (settings, not constants).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdTypes {
+    /// The id type holding the VID (default `MOSIP VID`).
+    pub vid: String,
+    /// The id type holding the token (default `MOSIP UIN TOKEN`).
+    pub token: String,
+}
+
+impl Default for IdTypes {
+    fn default() -> Self {
+        Self {
+            vid: "MOSIP VID".into(),
+            token: "MOSIP UIN TOKEN".into(),
+        }
+    }
+}
+
+/// One keyset page of candidates.
+#[derive(Debug, Clone)]
+pub struct CandidateQuery {
+    /// The operator's filter (an Odoo domain on `res.partner`).
+    pub filter: Domain,
+    /// The registrant fields to read (OpenG2P's "list of fields to be used").
+    pub fields: Vec<String>,
+    /// Only registrants whose id is greater than this (keyset paging), or all.
+    pub after: Option<RegistrantId>,
+    /// At most this many registrants.
+    pub limit: usize,
+}
+
+/// A registrant selected by a filter, with what OMC needs to send it.
+#[derive(Clone)]
+pub struct Candidate {
+    /// The registrant's key.
+    pub id: RegistrantId,
+    /// Its VID (the value of its id of the VID type), if it holds one.
+    pub vid: Option<Vid>,
+    /// Whether it already holds an id of the token type.
+    pub has_token: bool,
+    /// The requested fields, as the registry gives them (Odoo's `false` for empty).
+    pub fields: PersonalRecord,
+}
+
+impl fmt::Debug for Candidate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Candidate")
+            .field("id", &self.id)
+            .field("has_vid", &self.vid.is_some())
+            .field("has_token", &self.has_token)
+            .field("fields", &self.fields)
+            .finish()
+    }
+}
+
+/// What storing a set of tokens did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreReport {
+    /// Tokens newly stored.
+    pub stored: usize,
+    /// Registrants that already held this very token (a replay: nothing changed).
+    pub unchanged: usize,
+    /// Registrants that already held a different token: not overwritten.
+    pub conflicts: Vec<RegistrantId>,
+    /// Registrants that do not exist (or are archived): nothing stored.
+    pub missing: Vec<RegistrantId>,
+}
+
+/// Where registrants come from and where tokens go.
+///
+/// Implementations: [`MemoryRegistry`](crate::memory::MemoryRegistry) and `omc_odoo::OdooRegistry`.
+/// Every method is idempotent; none is atomic with another (Odoo runs each call in its own
+/// transaction), which is why the engine removes a VID only after reading its token back.
+#[async_trait]
+pub trait Registry: fmt::Debug + Send + Sync + 'static {
+    /// One page of registrants matching `query.filter`, in ascending id order, each with its VID,
+    /// whether it holds a token, and the requested fields. Archived registrants are left out
+    /// unless the filter mentions `active`. An empty page means the end.
+    async fn candidates(&self, query: &CandidateQuery) -> Result<Vec<Candidate>, RegistryError>;
+
+    /// The tokens held by the given registrants; registrants without one are absent.
+    async fn tokens(
+        &self,
+        ids: &[RegistrantId],
+    ) -> Result<BTreeMap<RegistrantId, Token>, RegistryError>;
+
+    /// Stores each token as its registrant's token id. Idempotent: one token id per registrant;
+    /// the same token again changes nothing; a different token is reported, never overwritten.
+    async fn store_tokens(
+        &self,
+        tokens: &[(RegistrantId, Token)],
+    ) -> Result<StoreReport, RegistryError>;
+
+    /// Removes the VID ids of the given registrants and returns how many were removed.
+    /// Idempotent: a VID already gone is not an error.
+    async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, RegistryError>;
+}
+
+/// A registry chosen at run time.
+pub type DynRegistry = Arc<dyn Registry>;
