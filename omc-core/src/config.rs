@@ -1,1 +1,377 @@
-//! placeholder
+//! The connector configuration: every setting of OpenG2P's own MTS connector, plus OMC's own.
+//!
+//! Built in code with [`ConnectorConfig::builder`]; every setting has the documented default.
+//! Credentials are [`SecretString`]s from the moment they are set and are never printed.
+
+use crate::domain::Domain;
+use crate::registry::IdTypes;
+use crate::rules::MandatoryFields;
+use crate::seeder::Mapping;
+use crate::sink::{Headers, HttpMethod, redact_url};
+use secrecy::SecretString;
+use std::fmt;
+use url::Url;
+
+/// Where MTS's records come from (OpenG2P's "MTS input type").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputType {
+    /// The OpenG2P registry (OpenG2P calls it `custom`): the only one OMC supports.
+    #[default]
+    OpenG2pRegistry,
+    /// MTS pulls from ODK Central itself: not supported by OMC.
+    Odk,
+    /// A CSV upload: not supported by OMC.
+    Csv,
+}
+
+/// MTS's output type; OMC supports `json` only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputType {
+    /// JSON callbacks.
+    #[default]
+    Json,
+}
+
+/// MTS's delivery type; OMC supports `callback` only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryType {
+    /// Results delivered to a callback URL.
+    #[default]
+    Callback,
+}
+
+/// How the connector runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum JobType {
+    /// Every `interval_minutes` (the daily delta).
+    #[default]
+    Recurring,
+    /// Once.
+    OneTime,
+}
+
+/// The callback auth type MTS uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthType {
+    /// MTS logs in to Odoo and sends the session cookie.
+    #[default]
+    Odoo,
+    /// A static bearer token.
+    StaticBearer,
+    /// None.
+    None,
+}
+
+/// Where and how MTS calls back.
+pub struct CallbackSettings {
+    /// The callback URL (default: the Odoo sink's `call_kw` URL, derived from the Odoo base URL).
+    pub url: Option<Url>,
+    /// The HTTP method (POST by default).
+    pub http_method: HttpMethod,
+    /// MTS's callback timeout, 1 to 600 seconds (10 by default).
+    pub timeout_seconds: u32,
+    /// The auth type (`odoo` by default).
+    pub auth_type: AuthType,
+    /// The login URL for auth type `odoo` (default: the Odoo base URL's
+    /// `/web/session/authenticate`).
+    pub auth_url: Option<Url>,
+    /// The Odoo database MTS logs in to.
+    pub database: Option<String>,
+    /// The Odoo login MTS uses.
+    pub username: Option<String>,
+    /// The Odoo password MTS uses.
+    pub password: Option<SecretString>,
+    /// The bearer token for auth type `staticBearer`.
+    pub bearer_token: Option<SecretString>,
+    /// Headers added to every callback (values may be secret).
+    pub extra_headers: Headers,
+    /// One callback with a JSON array instead of one per record.
+    pub bulk: bool,
+}
+
+impl Default for CallbackSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            http_method: HttpMethod::Post,
+            timeout_seconds: 10,
+            auth_type: AuthType::Odoo,
+            auth_url: None,
+            database: None,
+            username: None,
+            password: None,
+            bearer_token: None,
+            extra_headers: Headers::new(),
+            bulk: false,
+        }
+    }
+}
+
+impl fmt::Debug for CallbackSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackSettings")
+            .field("url", &self.url.as_ref().map(redact_url))
+            .field("http_method", &self.http_method)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field("auth_type", &self.auth_type)
+            .field("auth_url", &self.auth_url.as_ref().map(redact_url))
+            .field("database", &self.database)
+            .field("username", &self.username.as_ref().map(|_| "<set>"))
+            .field("password", &self.password.as_ref().map(|_| "<secret>"))
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "<secret>"),
+            )
+            .field(
+                "extra_headers",
+                &self.extra_headers.keys().collect::<Vec<_>>(),
+            )
+            .field("bulk", &self.bulk)
+            .finish()
+    }
+}
+
+/// How OMC itself reaches the OpenG2P registry (Odoo's JSON-RPC API).
+pub struct OdooSettings {
+    /// Odoo's base URL.
+    pub base_url: Url,
+    /// The database.
+    pub database: String,
+    /// The login of the API user.
+    pub login: String,
+    /// Its password or API key.
+    pub password: SecretString,
+}
+
+impl fmt::Debug for OdooSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OdooSettings")
+            .field("base_url", &redact_url(&self.base_url))
+            .field("database", &self.database)
+            .field("login", &self.login)
+            .field("password", &"<secret>")
+            .finish()
+    }
+}
+
+/// A connector: every setting of OpenG2P's MTS connector plus OMC's own.
+#[derive(Debug)]
+pub struct ConnectorConfig {
+    /// The connector's name.
+    pub name: String,
+    /// The URL to reach MTS.
+    pub mts_url: Url,
+    /// MTS input type.
+    pub input_type: InputType,
+    /// MTS field to registrant field.
+    pub mapping: Mapping,
+    /// Output type (`json`).
+    pub output_type: OutputType,
+    /// The jq output format; `None` lets the callback sink choose the one it needs.
+    pub output_format: Option<String>,
+    /// Delivery type (`callback`).
+    pub delivery_type: DeliveryType,
+    /// Recurring or one time.
+    pub job_type: JobType,
+    /// MOSIP language (`eng`).
+    pub lang: String,
+    /// Interval in minutes for recurring runs.
+    pub interval_minutes: u32,
+    /// The registry filter (OpenG2P's default by default).
+    pub filter: Domain,
+    /// The registrant fields to send.
+    pub fields: Vec<String>,
+    /// Callback settings.
+    pub callback: CallbackSettings,
+    /// The VID and token id type names.
+    pub id_types: IdTypes,
+    /// Remove the VID once the token is read back (default yes).
+    pub remove_vids: bool,
+    /// Records per MTS request (500).
+    pub batch_size: usize,
+    /// MTS requests outstanding at once (2).
+    pub max_in_flight: usize,
+    /// The fields MTS refuses a record without.
+    pub mandatory_fields: MandatoryFields,
+    /// How OMC reaches the registry.
+    pub odoo: OdooSettings,
+}
+
+/// OMC's default list of fields to send.
+pub fn default_fields() -> Vec<String> {
+    [
+        "id",
+        "given_name",
+        "family_name",
+        "birthdate",
+        "gender",
+        "address",
+        "email",
+        "phone",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+impl ConnectorConfig {
+    /// A builder with every default, for a connector named `name` between the MTS at `mts_url`
+    /// and the OpenG2P registry at `odoo`.
+    pub fn builder(name: impl Into<String>, mts_url: Url, odoo: OdooSettings) -> ConnectorBuilder {
+        ConnectorBuilder {
+            config: ConnectorConfig {
+                name: name.into(),
+                mts_url,
+                input_type: InputType::default(),
+                mapping: Mapping::default(),
+                output_type: OutputType::default(),
+                output_format: None,
+                delivery_type: DeliveryType::default(),
+                job_type: JobType::default(),
+                lang: "eng".into(),
+                interval_minutes: 1440,
+                filter: Domain::openg2p_default(),
+                fields: default_fields(),
+                callback: CallbackSettings::default(),
+                id_types: IdTypes::default(),
+                remove_vids: true,
+                batch_size: 500,
+                max_in_flight: 2,
+                mandatory_fields: MandatoryFields::default(),
+                odoo,
+            },
+        }
+    }
+}
+
+/// Builds a [`ConnectorConfig`] in code.
+#[derive(Debug)]
+pub struct ConnectorBuilder {
+    config: ConnectorConfig,
+}
+
+impl ConnectorBuilder {
+    /// Sets the mapping.
+    pub fn with_mapping(mut self, mapping: Mapping) -> Self {
+        self.config.mapping = mapping;
+        self
+    }
+
+    /// Sets the output format.
+    pub fn with_output_format(mut self, format: impl Into<String>) -> Self {
+        self.config.output_format = Some(format.into());
+        self
+    }
+
+    /// Sets the job type.
+    pub fn with_job_type(mut self, job_type: JobType) -> Self {
+        self.config.job_type = job_type;
+        self
+    }
+
+    /// Sets the MOSIP language.
+    pub fn with_lang(mut self, lang: impl Into<String>) -> Self {
+        self.config.lang = lang.into();
+        self
+    }
+
+    /// Sets the interval of recurring runs.
+    pub fn with_interval_minutes(mut self, minutes: u32) -> Self {
+        self.config.interval_minutes = minutes;
+        self
+    }
+
+    /// Sets the registry filter.
+    pub fn with_filter(mut self, filter: Domain) -> Self {
+        self.config.filter = filter;
+        self
+    }
+
+    /// Sets the fields to send.
+    pub fn with_fields(mut self, fields: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.config.fields = fields.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the callback settings.
+    pub fn with_callback(mut self, callback: CallbackSettings) -> Self {
+        self.config.callback = callback;
+        self
+    }
+
+    /// Sets the id type names.
+    pub fn with_id_types(mut self, id_types: IdTypes) -> Self {
+        self.config.id_types = id_types;
+        self
+    }
+
+    /// Whether VIDs are removed once tokenised.
+    pub fn with_remove_vids(mut self, remove: bool) -> Self {
+        self.config.remove_vids = remove;
+        self
+    }
+
+    /// Sets the batch size.
+    pub fn with_batch_size(mut self, size: usize) -> Self {
+        self.config.batch_size = size;
+        self
+    }
+
+    /// Sets how many MTS requests may be outstanding.
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.config.max_in_flight = n;
+        self
+    }
+
+    /// Sets MTS's mandatory fields.
+    pub fn with_mandatory_fields(mut self, fields: MandatoryFields) -> Self {
+        self.config.mandatory_fields = fields;
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> ConnectorConfig {
+        self.config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let odoo = OdooSettings {
+            base_url: "https://user:pw-in-url@odoo.example/".parse().unwrap(),
+            database: "db".into(),
+            login: "api".into(),
+            password: SecretString::from("odoo-secret-123"),
+        };
+        let mut callback = CallbackSettings {
+            password: Some(SecretString::from("callback-secret-456")),
+            bearer_token: Some(SecretString::from("bearer-secret-789")),
+            ..CallbackSettings::default()
+        };
+        callback
+            .extra_headers
+            .insert("Authorization".into(), SecretString::from("Basic c2VjcmV0"));
+        let config = ConnectorConfig::builder("c", "http://mts.example/".parse().unwrap(), odoo)
+            .with_callback(callback)
+            .build();
+        let printed = format!("{config:?} {config:#?}");
+        for secret in [
+            "odoo-secret-123",
+            "callback-secret-456",
+            "bearer-secret-789",
+            "c2VjcmV0",
+            "pw-in-url",
+        ] {
+            assert!(!printed.contains(secret), "{secret} leaked");
+        }
+        assert_eq!(config.batch_size, 500);
+        assert_eq!(config.filter, Domain::openg2p_default());
+    }
+}

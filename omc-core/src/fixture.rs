@@ -51,7 +51,11 @@ impl RegistrantSeed {
             };
             map.insert(
                 "name".into(),
-                if name.is_empty() { Value::Bool(false) } else { Value::String(name) },
+                if name.is_empty() {
+                    Value::Bool(false)
+                } else {
+                    Value::String(name)
+                },
             );
         }
         Self {
@@ -70,7 +74,14 @@ const GIVEN: [&str; 12] = [
 const FAMILY: [&str; 10] = [
     "Abebe", "Banda", "Chukwu", "Diallo", "Eze", "Fofana", "Gueye", "Haile", "Juma", "Kamau",
 ];
-const PLACES: [&str; 6] = ["Addis Ababa", "Lusaka", "Kigali", "Accra", "Dakar", "Nairobi"];
+const PLACES: [&str; 6] = [
+    "Addis Ababa",
+    "Lusaka",
+    "Kigali",
+    "Accra",
+    "Dakar",
+    "Nairobi",
+];
 
 /// The VID the synthetic registrant `id` holds for `seed`: 16 digits, distinct for distinct ids
 /// below ten billion.
@@ -128,11 +139,17 @@ mod tests {
         assert_eq!(a[5].fields, b[5].fields);
         let vids: HashSet<_> = a.iter().map(|r| r.vid.clone().unwrap()).collect();
         assert_eq!(vids.len(), 2000);
-        assert!(a.iter().all(|r| r.vid.as_ref().unwrap().expose().len() == 16));
-        assert_eq!(a[0].fields.0["name"], Value::from(format!(
-            "{}, {}",
-            a[0].fields.0["family_name"].as_str().unwrap(),
-            a[0].fields.0["given_name"].as_str().unwrap()
-        )));
+        assert!(
+            a.iter()
+                .all(|r| r.vid.as_ref().unwrap().expose().len() == 16)
+        );
+        assert_eq!(
+            a[0].fields.0["name"],
+            Value::from(format!(
+                "{}, {}",
+                a[0].fields.0["family_name"].as_str().unwrap(),
+                a[0].fields.0["given_name"].as_str().unwrap()
+            ))
+        );
     }
 }

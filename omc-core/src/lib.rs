@@ -30,9 +30,9 @@ pub mod token;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-
+pub use config::ConnectorConfig;
 pub use domain::Domain;
-pub use engine::{Engine, RunReport};
+pub use engine::{Engine, EngineSettings, RunReport};
 pub use error::{RegistryError, SeederError, SinkError};
 pub use pii::{PersonalRecord, Token, Vid};
 pub use registry::{Candidate, CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport};

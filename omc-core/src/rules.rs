@@ -79,9 +79,14 @@ pub struct MandatoryFields(pub BTreeSet<MtsField>);
 impl Default for MandatoryFields {
     fn default() -> Self {
         Self(
-            [MtsField::Name, MtsField::Gender, MtsField::Dob, MtsField::FullAddress]
-                .into_iter()
-                .collect(),
+            [
+                MtsField::Name,
+                MtsField::Gender,
+                MtsField::Dob,
+                MtsField::FullAddress,
+            ]
+            .into_iter()
+            .collect(),
         )
     }
 }
@@ -225,9 +230,18 @@ mod tests {
     }
 
     fn fields() -> Vec<String> {
-        ["id", "given_name", "family_name", "birthdate", "gender", "address", "email", "phone"]
-            .map(String::from)
-            .to_vec()
+        [
+            "id",
+            "given_name",
+            "family_name",
+            "birthdate",
+            "gender",
+            "address",
+            "email",
+            "phone",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     #[test]
@@ -261,11 +275,18 @@ mod tests {
         ] {
             let mut r = full.clone();
             r.remove(key);
-            assert_eq!(mts_verdict(&r, &mapping, &mandatory).unwrap().code, code, "{key}");
+            assert_eq!(
+                mts_verdict(&r, &mapping, &mandatory).unwrap().code,
+                code,
+                "{key}"
+            );
         }
         let mut r = full.clone();
         r.insert("gender".into(), json!(""));
-        assert_eq!(mts_verdict(&r, &mapping, &mandatory).unwrap().code, "ATS-REQ-004");
+        assert_eq!(
+            mts_verdict(&r, &mapping, &mandatory).unwrap().code,
+            "ATS-REQ-004"
+        );
         let mut r = full;
         r.remove("email");
         r.remove("gender");

@@ -106,7 +106,10 @@ impl RequestStatus {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            Self::Processed | Self::ProcessedWithErrors | Self::ErrorMakingCallbackRequest | Self::Gone
+            Self::Processed
+                | Self::ProcessedWithErrors
+                | Self::ErrorMakingCallbackRequest
+                | Self::Gone
         )
     }
 

@@ -124,8 +124,14 @@ impl fmt::Debug for Delivery {
             .field("http_method", &self.http_method)
             .field("timeout_seconds", &self.timeout_seconds)
             .field("call_in_bulk", &self.call_in_bulk)
-            .field("output_format", &self.output_format.as_ref().map(|f| f.len()))
-            .field("extra_headers", &self.extra_headers.keys().collect::<Vec<_>>())
+            .field(
+                "output_format",
+                &self.output_format.as_ref().map(|f| f.len()),
+            )
+            .field(
+                "extra_headers",
+                &self.extra_headers.keys().collect::<Vec<_>>(),
+            )
             .field("auth", &self.auth)
             .finish()
     }

@@ -23,7 +23,10 @@ mod tests {
     #[test]
     fn known_answer_from_the_real_mts_mock() {
         let token = mock_token(&Vid::new("4918350000000001"), "mpartner-default-omc");
-        assert_eq!(token.expose(), "LfqyCj8Tn9kHCQzdm8QLteWg7XH_r2lRhb2KInYWDrA");
+        assert_eq!(
+            token.expose(),
+            "LfqyCj8Tn9kHCQzdm8QLteWg7XH_r2lRhb2KInYWDrA"
+        );
         assert_eq!(token.expose().len(), 43);
     }
 

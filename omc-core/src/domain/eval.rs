@@ -60,7 +60,9 @@ fn criterion(c: &Criterion, path: &str, record: &dyn Record) -> bool {
                 operator: positive,
                 value: c.value.clone(),
             };
-            return !related.iter().any(|r| criterion(&positive, rest, r.as_ref()));
+            return !related
+                .iter()
+                .any(|r| criterion(&positive, rest, r.as_ref()));
         }
         return related.iter().any(|r| criterion(c, rest, r.as_ref()));
     }
@@ -84,7 +86,11 @@ fn value_of(c: &Criterion) -> &Value {
 fn relational(c: &Criterion, related: &[Box<dyn Record + '_>]) -> bool {
     if let CriterionValue::Domain(sub) = &c.value {
         let any = related.iter().any(|r| matches(sub, r.as_ref()));
-        return if c.operator == Operator::NotAny { !any } else { any };
+        return if c.operator == Operator::NotAny {
+            !any
+        } else {
+            any
+        };
     }
     let value = value_of(c);
     if let Some(positive) = c.operator.negated_of() {
@@ -111,7 +117,9 @@ fn relational(c: &Criterion, related: &[Box<dyn Record + '_>]) -> bool {
                 || related.iter().any(|r| {
                     items.iter().any(|item| {
                         if by_name(item) {
-                            r.search_names().iter().any(|n| Value::from(n.as_str()) == *item)
+                            r.search_names()
+                                .iter()
+                                .any(|n| item.as_str() == Some(n.as_str()))
                         } else {
                             compare(Operator::Eq, &Value::from(r.id()), item)
                         }
@@ -123,9 +131,7 @@ fn relational(c: &Criterion, related: &[Box<dyn Record + '_>]) -> bool {
                 .iter()
                 .any(|n| compare(op, &Value::from(n.as_str()), v))
         }),
-        (op, v) => related
-            .iter()
-            .any(|r| compare(op, &Value::from(r.id()), v)),
+        (op, v) => related.iter().any(|r| compare(op, &Value::from(r.id()), v)),
     }
 }
 
@@ -299,8 +305,16 @@ mod tests {
         assert!(!compare(Operator::Ne, &Value::Null, &f));
         assert!(compare(Operator::Ne, &Value::Null, &Value::from("x")));
         assert!(compare(Operator::EqOrUnset, &Value::from("y"), &f));
-        assert!(compare(Operator::In, &Value::Null, &serde_json::json!([false, "a"])));
-        assert!(!compare(Operator::In, &Value::Null, &serde_json::json!(["a"])));
+        assert!(compare(
+            Operator::In,
+            &Value::Null,
+            &serde_json::json!([false, "a"])
+        ));
+        assert!(!compare(
+            Operator::In,
+            &Value::Null,
+            &serde_json::json!(["a"])
+        ));
         assert!(compare(Operator::NotLike, &Value::Null, &Value::from("a")));
         assert!(!compare(Operator::Lt, &Value::Null, &Value::from(3)));
     }

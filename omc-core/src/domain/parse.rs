@@ -68,14 +68,19 @@ pub(super) fn from_json(value: &Value) -> Result<Domain, DomainError> {
             Value::String(other) => {
                 return Err(DomainError::BadElement {
                     position,
-                    message: format!("unknown logical operator '{other}' (expected '&', '|' or '!')"),
+                    message: format!(
+                        "unknown logical operator '{other}' (expected '&', '|' or '!')"
+                    ),
                 });
             }
             Value::Array(parts) => stack.push(criterion(position, parts)?),
             other => {
                 return Err(DomainError::BadElement {
                     position,
-                    message: format!("expected a criterion [field, operator, value], found {}", kind(other)),
+                    message: format!(
+                        "expected a criterion [field, operator, value], found {}",
+                        kind(other)
+                    ),
                 });
             }
         }
@@ -100,28 +105,38 @@ fn criterion(position: usize, parts: &[Value]) -> Result<Domain, DomainError> {
         )));
     }
     // Odoo's TRUE_LEAF and FALSE_LEAF.
-    if parts[0] == Value::from(1) && parts[1] == "=" && parts[2] == Value::from(1) {
+    if parts[0].as_i64() == Some(1) && parts[1] == "=" && parts[2].as_i64() == Some(1) {
         return Ok(Domain::True);
     }
-    if parts[0] == Value::from(0) && parts[1] == "=" && parts[2] == Value::from(1) {
+    if parts[0].as_i64() == Some(0) && parts[1] == "=" && parts[2].as_i64() == Some(1) {
         return Ok(Domain::False);
     }
     let Value::String(path) = &parts[0] else {
-        return Err(bad(format!("the field must be a string, found {}", kind(&parts[0]))));
+        return Err(bad(format!(
+            "the field must be a string, found {}",
+            kind(&parts[0])
+        )));
     };
     if path.is_empty() || path.split('.').any(str::is_empty) {
         return Err(bad(format!("'{path}' is not a field path")));
     }
     let Value::String(op) = &parts[1] else {
-        return Err(bad(format!("the operator must be a string, found {}", kind(&parts[1]))));
+        return Err(bad(format!(
+            "the operator must be a string, found {}",
+            kind(&parts[1])
+        )));
     };
     let operator =
         Operator::parse(op).ok_or_else(|| bad(format!("unknown operator '{op}' on '{path}'")))?;
     let value = match operator {
         Operator::Any | Operator::NotAny => match &parts[2] {
-            Value::Array(_) => CriterionValue::Domain(Box::new(from_json(&parts[2]).map_err(
-                |e| bad(format!("the sub-domain of '{op}' on '{path}' is malformed: {e}")),
-            )?)),
+            Value::Array(_) => {
+                CriterionValue::Domain(Box::new(from_json(&parts[2]).map_err(|e| {
+                    bad(format!(
+                        "the sub-domain of '{op}' on '{path}' is malformed: {e}"
+                    ))
+                })?))
+            }
             other => {
                 return Err(bad(format!(
                     "'{op}' on '{path}' takes a sub-domain, found {}",
@@ -136,7 +151,10 @@ fn criterion(position: usize, parts: &[Value]) -> Result<Domain, DomainError> {
                 CriterionValue::Value(Value::Array(vec![other.clone()]))
             }
             other => {
-                return Err(bad(format!("'{op}' on '{path}' takes a list, found {}", kind(other))));
+                return Err(bad(format!(
+                    "'{op}' on '{path}' takes a list, found {}",
+                    kind(other)
+                )));
             }
         },
         _ => match &parts[2] {

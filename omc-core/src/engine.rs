@@ -1,5 +1,0 @@
-//! placeholder
-/// x
-#[derive(Debug)] pub struct Engine;
-/// x
-#[derive(Debug)] pub struct RunReport;

@@ -1,0 +1,219 @@
+//! One batch: submit, wait for MTS, read tokens back, remove VIDs.
+
+use super::report::BatchOutcome;
+use super::settings::EngineSettings;
+use crate::error::SeederError;
+use crate::pii::PersonalRecord;
+use crate::registry::{RegistrantId, Registry};
+use crate::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
+use crate::sink::{CallbackSink, Delivery, ResultPath};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{Instant, sleep};
+
+/// What every batch of a run shares.
+#[derive(Debug)]
+pub(super) struct BatchContext {
+    pub(super) registry: Arc<dyn Registry>,
+    pub(super) seeder: Arc<dyn TokenSeeder>,
+    pub(super) sink: Arc<dyn CallbackSink>,
+    pub(super) settings: Arc<EngineSettings>,
+    pub(super) delivery: Arc<Delivery>,
+}
+
+/// Registrants and their `authdata` records, in the order they were selected.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    ids: Vec<RegistrantId>,
+    records: Vec<PersonalRecord>,
+}
+
+impl Batch {
+    pub(super) fn with_capacity(n: usize) -> Self {
+        Self {
+            ids: Vec::with_capacity(n),
+            records: Vec::with_capacity(n),
+        }
+    }
+
+    pub(super) fn push(&mut self, id: RegistrantId, record: PersonalRecord) {
+        self.ids.push(id);
+        self.records.push(record);
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Runs the batch to its end. `permit` is held while the request is outstanding at MTS.
+    pub(super) async fn run(
+        self,
+        ctx: &BatchContext,
+        permit: OwnedSemaphorePermit,
+    ) -> BatchOutcome {
+        let Batch { ids, records } = self;
+        let n = ids.len();
+        let s = &ctx.settings;
+        let request = SeedRequest {
+            mapping: s.mapping.clone(),
+            lang: s.lang.clone(),
+            authdata: records,
+        };
+        let submitted = submit(ctx, &request).await;
+        // The records' personal data is not needed any more.
+        drop(request);
+        let mut outcome = BatchOutcome::default();
+        let request_id = match submitted {
+            Ok(id) => id,
+            Err(error) => {
+                let reason = error
+                    .code()
+                    .map_or_else(|| reason_of(&error).to_owned(), str::to_owned);
+                tracing::warn!(records = n, %reason, "batch not submitted: {error}");
+                outcome.pending = n as u64;
+                outcome.error = Some(reason);
+                return outcome;
+            }
+        };
+        outcome.requests = 1;
+        outcome.sent = n as u64;
+        tracing::debug!(request = %request_id, records = n, "batch submitted");
+        let status = wait_for_status(ctx, &request_id, n).await;
+        drop(permit);
+        let tokenised = read_back(ctx, ids, status, &mut outcome).await;
+        outcome.tokenised = tokenised.len() as u64;
+        if s.remove_vids && !tokenised.is_empty() {
+            outcome.vids_removed = remove_vids(&*ctx.registry, &tokenised, s.chunk_size).await;
+        }
+        outcome
+    }
+}
+
+fn reason_of(error: &SeederError) -> &'static str {
+    match error {
+        SeederError::NotDelivered { .. } => "seeder not reached",
+        SeederError::Uncertain { .. } => "seeder outcome unknown",
+        _ => "seeder protocol error",
+    }
+}
+
+/// Submits, retrying only what surely never arrived.
+async fn submit(ctx: &BatchContext, request: &SeedRequest) -> Result<RequestId, SeederError> {
+    let wait = &ctx.settings.wait;
+    let mut delay = wait.retry_backoff;
+    let mut attempt = 0;
+    loop {
+        match ctx.seeder.submit(request, &ctx.delivery).await {
+            Err(e) if e.is_safe_to_retry() && attempt < wait.submit_retries => {
+                attempt += 1;
+                tracing::info!(attempt, "seeder not reached; retrying the submission");
+                sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Polls MTS's status until it is final or the deadline passes; `None` when it never was.
+async fn wait_for_status(ctx: &BatchContext, id: &RequestId, n: usize) -> Option<RequestStatus> {
+    let wait = &ctx.settings.wait;
+    let deadline = Instant::now() + wait.status_deadline(n);
+    loop {
+        match ctx.seeder.status(id).await {
+            Ok(status) if status.is_final() => return Some(status),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(request = %id, "status failed: {e}"),
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(request = %id, "no final status before the deadline");
+            return None;
+        }
+        sleep(wait.poll_interval).await;
+    }
+}
+
+/// Reads the batch's tokens back until all are there, the sink has reported the rest as
+/// failed, or the deadline passes. Returns the tokenised registrants; counts the others.
+async fn read_back(
+    ctx: &BatchContext,
+    ids: Vec<RegistrantId>,
+    status: Option<RequestStatus>,
+    outcome: &mut BatchOutcome,
+) -> Vec<RegistrantId> {
+    let wait = &ctx.settings.wait;
+    let chunk = ctx.settings.chunk_size.max(1);
+    let n = ids.len();
+    let mut remaining: BTreeSet<RegistrantId> = ids.into_iter().collect();
+    let mut tokenised = Vec::with_capacity(n);
+    // Callbacks come after `processed`; after a callback error or a forgotten request, what
+    // arrived has arrived, so one read is enough.
+    let patient = matches!(
+        status,
+        Some(RequestStatus::Processed | RequestStatus::ProcessedWithErrors)
+    );
+    let deadline = Instant::now() + wait.readback_deadline(n);
+    loop {
+        let ask: Vec<RegistrantId> = remaining.iter().copied().collect();
+        for part in ask.chunks(chunk) {
+            match ctx.registry.tokens(part).await {
+                Ok(found) => {
+                    for id in found.into_keys() {
+                        if remaining.remove(&id) {
+                            tokenised.push(id);
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!("reading tokens back failed: {e}"),
+            }
+            if ctx.sink.result_path() == ResultPath::Received {
+                let left: Vec<_> = part
+                    .iter()
+                    .filter(|id| remaining.contains(id))
+                    .copied()
+                    .collect();
+                if let Ok(failures) = ctx.sink.failures(&left).await {
+                    for (id, failure) in failures {
+                        if remaining.remove(&id) {
+                            *outcome.failed.entry(failure.code).or_default() += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if remaining.is_empty() || !patient || Instant::now() >= deadline {
+            break;
+        }
+        sleep(wait.poll_interval).await;
+    }
+    if !remaining.is_empty() {
+        tracing::info!(
+            pending = remaining.len(),
+            "registrants left pending for the next run"
+        );
+    }
+    outcome.pending = remaining.len() as u64;
+    tokenised
+}
+
+/// Removes the VIDs of registrants whose token was read back; failures leave them for the
+/// next run (which finds the token and removes the VID then).
+pub(super) async fn remove_vids(
+    registry: &dyn Registry,
+    ids: &[RegistrantId],
+    chunk: usize,
+) -> u64 {
+    let mut removed = 0;
+    for part in ids.chunks(chunk.max(1)) {
+        match registry.remove_vids(part).await {
+            Ok(n) => removed += n as u64,
+            Err(e) => tracing::warn!(registrants = part.len(), "removing VIDs failed: {e}"),
+        }
+    }
+    removed
+}

@@ -1,0 +1,74 @@
+//! What a run did, accounting for every selected registrant.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What a run did. Every selected registrant is in exactly one of `already_tokenised`,
+/// `tokenised`, `pending` and `failed`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunReport {
+    /// Registrants the filter selected.
+    pub selected: u64,
+    /// Selected registrants that already held a token (nothing sent).
+    pub already_tokenised: u64,
+    /// Records MTS accepted in a request.
+    pub sent: u64,
+    /// Registrants whose token was read back in this run.
+    pub tokenised: u64,
+    /// VIDs removed (of registrants tokenised now or earlier).
+    pub vids_removed: u64,
+    /// Registrants with no outcome yet: the next run selects them again.
+    pub pending: u64,
+    /// Failures by MTS error code: held back by MTS's rules before sending, or reported by MTS.
+    pub failed: BTreeMap<String, u64>,
+    /// MTS requests made.
+    pub requests: u64,
+    /// Batches that failed as a whole, by MTS error code or OMC's reason.
+    pub batch_errors: BTreeMap<String, u64>,
+    /// Wall time of the run.
+    pub seconds: f64,
+}
+
+impl RunReport {
+    /// Counts one failure with `code`.
+    pub(crate) fn fail(&mut self, code: &str) {
+        *self.failed.entry(code.to_owned()).or_default() += 1;
+    }
+
+    /// The number of failed registrants.
+    pub fn failed_total(&self) -> u64 {
+        self.failed.values().sum()
+    }
+
+    /// Whether every selected registrant is accounted for exactly once.
+    pub fn is_balanced(&self) -> bool {
+        self.selected
+            == self.already_tokenised + self.tokenised + self.pending + self.failed_total()
+    }
+
+    pub(crate) fn merge(&mut self, batch: BatchOutcome) {
+        self.sent += batch.sent;
+        self.tokenised += batch.tokenised;
+        self.vids_removed += batch.vids_removed;
+        self.pending += batch.pending;
+        self.requests += batch.requests;
+        for (code, n) in batch.failed {
+            *self.failed.entry(code).or_default() += n;
+        }
+        if let Some(error) = batch.error {
+            *self.batch_errors.entry(error).or_default() += 1;
+        }
+    }
+}
+
+/// What one batch did.
+#[derive(Debug, Default)]
+pub(crate) struct BatchOutcome {
+    pub(crate) sent: u64,
+    pub(crate) tokenised: u64,
+    pub(crate) vids_removed: u64,
+    pub(crate) pending: u64,
+    pub(crate) requests: u64,
+    pub(crate) failed: BTreeMap<String, u64>,
+    pub(crate) error: Option<String>,
+}

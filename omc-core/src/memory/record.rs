@@ -1,0 +1,122 @@
+//! The in-memory registry's rows seen as domain [`Record`]s.
+
+use crate::domain::Record;
+use serde_json::{Map, Value};
+
+/// A registrant row.
+#[derive(Clone, Default)]
+pub(super) struct Partner {
+    pub(super) fields: Map<String, Value>,
+    /// (id type name, value) of each of its ids.
+    pub(super) ids: Vec<(String, String)>,
+}
+
+impl Partner {
+    pub(super) fn id_of_type(&self, id_type: &str) -> Option<&str> {
+        self.ids
+            .iter()
+            .find(|(t, _)| t == id_type)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub(super) struct PartnerView<'a> {
+    pub(super) id: i64,
+    pub(super) partner: &'a Partner,
+}
+
+struct RegIdView<'a> {
+    id: i64,
+    owner: &'a PartnerView<'a>,
+    id_type: &'a str,
+    value: &'a str,
+}
+
+struct IdTypeView<'a> {
+    name: &'a str,
+}
+
+impl Record for PartnerView<'_> {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn value(&self, field: &str) -> Value {
+        self.partner
+            .fields
+            .get(field)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    fn related(&self, field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
+        (field == "reg_ids").then(|| {
+            self.partner
+                .ids
+                .iter()
+                .enumerate()
+                .map(|(i, (t, v))| {
+                    Box::new(RegIdView {
+                        id: self.id * 16 + i as i64,
+                        owner: self,
+                        id_type: t,
+                        value: v,
+                    }) as Box<dyn Record + '_>
+                })
+                .collect()
+        })
+    }
+
+    fn search_names(&self) -> Vec<String> {
+        ["name", "email", "ref"]
+            .iter()
+            .filter_map(|k| self.partner.fields.get(*k).and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Record for RegIdView<'_> {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn value(&self, field: &str) -> Value {
+        match field {
+            "value" => Value::from(self.value),
+            _ => Value::Null,
+        }
+    }
+
+    fn related(&self, field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
+        match field {
+            "id_type" => Some(vec![Box::new(IdTypeView { name: self.id_type })]),
+            "partner_id" => Some(vec![Box::new(PartnerView {
+                id: self.owner.id,
+                partner: self.owner.partner,
+            })]),
+            _ => None,
+        }
+    }
+}
+
+impl Record for IdTypeView<'_> {
+    fn id(&self) -> i64 {
+        // Id types are compared by name here; a stable id derived from the name suffices.
+        self.name
+            .bytes()
+            .fold(0i64, |h, b| h.wrapping_mul(31).wrapping_add(b as i64))
+            .abs()
+    }
+
+    fn value(&self, field: &str) -> Value {
+        match field {
+            "name" => Value::from(self.name),
+            _ => Value::Null,
+        }
+    }
+
+    fn related(&self, _field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
+        None
+    }
+}

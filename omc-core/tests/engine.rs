@@ -1,0 +1,325 @@
+//! The engine over the in-memory adapters (time is tokio's paused clock where deadlines matter).
+
+use async_trait::async_trait;
+use omc_core::engine::EngineSettings;
+use omc_core::fixture::{RegistrantSeed, synthetic};
+use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
+use omc_core::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
+use omc_core::token::mock_token;
+use omc_core::{Delivery, Engine, IdTypes, RegistrantId, Registry, RunReport, SeederError};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const PARTNER: &str = "mpartner-default-omc";
+
+struct Kit {
+    registry: Arc<MemoryRegistry>,
+    seeder: Arc<MemorySeeder>,
+    engine: Engine,
+}
+
+fn kit(seeds: impl IntoIterator<Item = RegistrantSeed>, settings: EngineSettings) -> Kit {
+    let registry = Arc::new(MemoryRegistry::with_seeds(IdTypes::default(), seeds));
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let seeder = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
+    let engine = Engine::new(registry.clone(), seeder.clone(), sink, settings);
+    Kit {
+        registry,
+        seeder,
+        engine,
+    }
+}
+
+fn small_batches() -> EngineSettings {
+    EngineSettings {
+        batch_size: 100,
+        page_size: 64,
+        ..EngineSettings::default()
+    }
+}
+
+fn sent_ids(seeder: &MemorySeeder) -> Vec<i64> {
+    seeder
+        .submitted()
+        .iter()
+        .flat_map(|r| r.registrants.iter().map(|id| id.0))
+        .collect()
+}
+
+#[tokio::test]
+async fn tokenises_everyone_and_removes_their_vids() {
+    let seeds: Vec<_> = synthetic(1000, 42).collect();
+    let kit = kit(seeds.clone(), small_batches());
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.selected, 1000);
+    assert_eq!(report.sent, 1000);
+    assert_eq!(report.tokenised, 1000);
+    assert_eq!(report.vids_removed, 1000);
+    assert_eq!(report.pending, 0);
+    assert!(report.failed.is_empty());
+    assert_eq!(report.requests, 10);
+    assert!(report.is_balanced());
+    for seed in &seeds {
+        let token = kit.registry.token_of(seed.id).expect("token stored");
+        assert_eq!(token, mock_token(seed.vid.as_ref().unwrap(), PARTNER));
+        assert!(kit.registry.vid_of(seed.id).is_none(), "VID removed");
+    }
+}
+
+#[tokio::test]
+async fn a_second_run_sends_nothing_already_tokenised() {
+    let kit = kit(synthetic(250, 1), small_batches());
+    kit.engine.run_once().await.unwrap();
+    let before = kit.seeder.submitted().len();
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(kit.seeder.submitted().len(), before, "no new request");
+    assert_eq!(
+        report.selected, 0,
+        "the default filter skips tokenised registrants"
+    );
+    assert!(report.is_balanced());
+}
+
+fn with(id: i64, patch: Value) -> RegistrantSeed {
+    let mut seed = omc_core::fixture::synthetic_one(id, 3);
+    for (k, v) in patch.as_object().unwrap() {
+        seed.fields.0.insert(k.clone(), v.clone());
+    }
+    seed
+}
+
+#[tokio::test]
+async fn records_mts_would_refuse_are_held_back_with_its_code() {
+    let mut seeds: Vec<_> = synthetic(10, 3).collect();
+    seeds[2] = with(
+        3,
+        json!({"given_name": false, "family_name": false, "name": false}),
+    );
+    seeds[4] = with(5, json!({"gender": false}));
+    seeds[6] = with(7, json!({"birthdate": ""}));
+    let kit = kit(seeds, small_batches());
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.failed.get("ATS-REQ-010"), Some(&1), "no name");
+    assert_eq!(report.failed.get("ATS-REQ-011"), Some(&1), "empty gender");
+    assert_eq!(
+        report.failed.get("ATS-REQ-012"),
+        Some(&1),
+        "empty birthdate"
+    );
+    assert_eq!(report.tokenised, 7, "the rest of the batch goes through");
+    assert!(report.is_balanced());
+    let sent = sent_ids(&kit.seeder);
+    for held in [3, 5, 7] {
+        assert!(!sent.contains(&held), "{held} was not sent");
+        assert!(
+            kit.registry.vid_of(RegistrantId(held)).is_some(),
+            "{held} keeps its VID"
+        );
+        assert!(kit.registry.token_of(RegistrantId(held)).is_none());
+    }
+}
+
+#[tokio::test]
+async fn registrants_without_a_vid_are_reported_not_sent() {
+    let mut seeds: Vec<_> = synthetic(3, 3).collect();
+    seeds[1].vid = None;
+    let settings = EngineSettings {
+        filter: omc_core::Domain::parse(r#"[["is_registrant", "=", true]]"#).unwrap(),
+        ..small_batches()
+    };
+    let kit = kit(seeds, settings);
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.failed.get("ATS-REQ-009"), Some(&1));
+    assert_eq!(report.tokenised, 2);
+    assert!(!sent_ids(&kit.seeder).contains(&2));
+}
+
+#[tokio::test]
+async fn a_token_already_held_gets_its_vid_removed_without_sending() {
+    let mut seeds: Vec<_> = synthetic(3, 3).collect();
+    seeds[0].token = Some(mock_token(seeds[0].vid.as_ref().unwrap(), PARTNER));
+    let settings = EngineSettings {
+        filter: omc_core::Domain::parse(r#"[["reg_ids.id_type", "=", "MOSIP VID"]]"#).unwrap(),
+        ..small_batches()
+    };
+    let kit = kit(seeds, settings);
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.already_tokenised, 1);
+    assert_eq!(report.tokenised, 2);
+    assert_eq!(report.vids_removed, 3);
+    assert!(!sent_ids(&kit.seeder).contains(&1));
+    assert!(report.is_balanced());
+}
+
+#[tokio::test(start_paused = true)]
+async fn lost_results_stay_pending_and_the_next_run_gets_them() {
+    let kit = kit(synthetic(150, 9), small_batches());
+    kit.seeder.lose_deliveries(true);
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.sent, 150);
+    assert_eq!(report.tokenised, 0);
+    assert_eq!(report.pending, 150);
+    assert_eq!(report.vids_removed, 0);
+    assert!(report.is_balanced());
+    assert_eq!(
+        kit.registry.counts(),
+        (0, 150),
+        "nothing removed without a token"
+    );
+    kit.seeder.lose_deliveries(false);
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(
+        (report.tokenised, report.pending, report.vids_removed),
+        (150, 0, 150)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_submission_that_may_have_arrived_is_never_retried() {
+    let kit = kit(synthetic(50, 9), small_batches());
+    kit.seeder.fail_next(SeederError::Uncertain {
+        message: "timed out".into(),
+        source: None,
+    });
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.requests, 0);
+    assert_eq!(report.pending, 50);
+    assert_eq!(report.batch_errors.get("seeder outcome unknown"), Some(&1));
+    assert!(kit.seeder.submitted().is_empty(), "not retried");
+    assert!(report.is_balanced());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_submission_that_never_arrived_is_retried() {
+    let kit = kit(synthetic(50, 9), small_batches());
+    for _ in 0..2 {
+        kit.seeder.fail_next(SeederError::NotDelivered {
+            message: "connection refused".into(),
+            source: None,
+        });
+    }
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.tokenised, 50);
+    assert_eq!(kit.seeder.submitted().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_batch_is_reported_with_mts_code() {
+    let kit = kit(synthetic(50, 9), small_batches());
+    kit.seeder.fail_next(SeederError::Rejected {
+        http_status: 500,
+        code: "ATS-REQ-100".into(),
+        message: "object of type 'bool' has no len()".into(),
+    });
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.batch_errors.get("ATS-REQ-100"), Some(&1));
+    assert_eq!(report.pending, 50);
+}
+
+/// A registry whose VIDs vanish (OpenG2P's own clean-up job) as soon as tokens are read.
+#[derive(Debug)]
+struct RacingCleanup(Arc<MemoryRegistry>);
+
+#[async_trait]
+impl Registry for RacingCleanup {
+    async fn candidates(
+        &self,
+        q: &omc_core::CandidateQuery,
+    ) -> Result<Vec<omc_core::Candidate>, omc_core::RegistryError> {
+        self.0.candidates(q).await
+    }
+    async fn tokens(
+        &self,
+        ids: &[RegistrantId],
+    ) -> Result<std::collections::BTreeMap<RegistrantId, omc_core::Token>, omc_core::RegistryError>
+    {
+        let found = self.0.tokens(ids).await?;
+        for id in found.keys() {
+            self.0.delete_vid(*id);
+        }
+        Ok(found)
+    }
+    async fn store_tokens(
+        &self,
+        t: &[(RegistrantId, omc_core::Token)],
+    ) -> Result<omc_core::StoreReport, omc_core::RegistryError> {
+        self.0.store_tokens(t).await
+    }
+    async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, omc_core::RegistryError> {
+        self.0.remove_vids(ids).await
+    }
+}
+
+#[tokio::test]
+async fn a_vid_deleted_by_someone_else_does_not_fail_the_run() {
+    let inner = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(20, 4),
+    ));
+    let registry = Arc::new(RacingCleanup(inner.clone()));
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let seeder = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
+    let engine = Engine::new(registry, seeder, sink, small_batches());
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.tokenised, 20);
+    assert_eq!(report.vids_removed, 0, "someone else removed them first");
+    assert_eq!(inner.counts(), (20, 0));
+}
+
+/// A seeder that counts requests outstanding (submitted, status not yet final).
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<MemorySeeder>,
+    outstanding: AtomicUsize,
+    most: AtomicUsize,
+    polls: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenSeeder for Counting {
+    async fn submit(&self, r: &SeedRequest, d: &Delivery) -> Result<RequestId, SeederError> {
+        let now = self.outstanding.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        self.inner.submit(r, d).await
+    }
+    async fn status(&self, id: &RequestId) -> Result<RequestStatus, SeederError> {
+        // Final only on the third poll, so batches overlap if the engine lets them.
+        if self.polls.fetch_add(1, Ordering::SeqCst) % 3 != 2 {
+            return Ok(RequestStatus::Processing);
+        }
+        let status = self.inner.status(id).await?;
+        self.outstanding.fetch_sub(1, Ordering::SeqCst);
+        Ok(status)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn batches_in_flight_are_bounded() {
+    for max in [1usize, 3] {
+        let registry = Arc::new(MemoryRegistry::with_seeds(
+            IdTypes::default(),
+            synthetic(1000, 4),
+        ));
+        let sink = Arc::new(MemorySink::new(registry.clone()));
+        let inner = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
+        let seeder = Arc::new(Counting {
+            inner,
+            outstanding: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
+            polls: AtomicUsize::new(0),
+        });
+        let settings = EngineSettings {
+            max_in_flight: max,
+            ..small_batches()
+        };
+        let engine = Engine::new(registry, seeder.clone(), sink, settings);
+        let report: RunReport = engine.run_once().await.unwrap();
+        assert_eq!(report.tokenised, 1000);
+        assert_eq!(
+            seeder.most.load(Ordering::SeqCst),
+            max,
+            "at most {max} outstanding"
+        );
+    }
+}
