@@ -1,1 +1,29 @@
-//! placeholder
+//! # omc-odoo
+//!
+//! OMC's adapters for OpenG2P's registry, which runs on Odoo 17:
+//!
+//! - [`OdooClient`]: Odoo's external JSON-RPC API (`/jsonrpc`: `common.login`,
+//!   `object.execute_kw`), with Odoo's error envelope mapped by exception name
+//!   ([`OdooError`], converted to [`omc_core::RegistryError`] in one place);
+//! - [`OdooRegistry`]: the [`omc_core::Registry`] over `res.partner`, `g2p.reg.id` and
+//!   `g2p.id.type`, with bounded, batched requests;
+//! - [`OdooCallbackSink`]: the [`omc_core::CallbackSink`] for MTS's callback auth type `odoo`,
+//!   where MTS creates each token id in Odoo itself;
+//! - behind the `emulator` feature, [`emulator`]: an in-memory Odoo speaking the same HTTP
+//!   protocols, for tests, the demo and benchmarks.
+//!
+//! Personal data never reaches a log, a `Debug` output or an error message: Odoo's own error
+//! messages (which may quote values) are dropped and only the exception name is kept.
+
+mod client;
+mod error;
+mod registry;
+mod sink;
+
+#[cfg(feature = "emulator")]
+pub mod emulator;
+
+pub use client::{OdooClient, OdooClientBuilder};
+pub use error::{ACCESS_DENIED, ACCESS_ERROR, MISSING_ERROR, OdooError, SESSION_EXPIRED};
+pub use registry::OdooRegistry;
+pub use sink::{OdooCallbackSink, output_format};

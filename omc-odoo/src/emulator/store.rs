@@ -1,0 +1,371 @@
+//! The emulator's data: one `BTreeMap` of JSON rows per model, keyed by id (so a search in id
+//! order is a range scan), and the index partner → its `g2p.reg.id` rows.
+//!
+//! Rows hold stored values only: a many2one as the related id, never `null` (an empty value is
+//! absent or `false`); `id`, `display_name` and `reg_ids` are computed when read.
+
+use super::clock::{is_date, stamp};
+use super::schema::{Fault, Kind, Model};
+use omc_core::fixture::RegistrantSeed;
+use regex::Regex;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub(crate) type Row = Map<String, Value>;
+
+/// OpenG2P's refusal of a second id of one type for one registrant.
+const TWIN: &str = "Registrant can't have two IDs of the same type.";
+
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    tables: [BTreeMap<i64, Row>; 3],
+    next_ids: [i64; 3],
+    by_partner: HashMap<i64, BTreeSet<i64>>,
+    validators: HashMap<i64, Regex>,
+    extra_partner_fields: BTreeSet<String>,
+}
+
+impl Store {
+    pub(crate) fn table(&self, model: Model) -> &BTreeMap<i64, Row> {
+        &self.tables[model.index()]
+    }
+
+    pub(crate) fn row(&self, model: Model, id: i64) -> Option<&Row> {
+        self.table(model).get(&id)
+    }
+
+    /// The kind of a field, or `None` when the model has no such field.
+    pub(crate) fn kind(&self, model: Model, field: &str) -> Option<Kind> {
+        let known = model.fields().iter().find(|(name, _)| *name == field);
+        match known {
+            Some((_, kind)) => Some(*kind),
+            None if model == Model::Partner && self.extra_partner_fields.contains(field) => {
+                Some(Kind::Char)
+            }
+            None => None,
+        }
+    }
+
+    /// Every field of a model (for a read without a field list).
+    pub(crate) fn all_fields(&self, model: Model) -> Vec<String> {
+        let mut fields: Vec<String> = model
+            .fields()
+            .iter()
+            .map(|(f, _)| (*f).to_owned())
+            .collect();
+        if model == Model::Partner {
+            fields.extend(self.extra_partner_fields.iter().cloned());
+        }
+        fields
+    }
+
+    pub(crate) fn reg_ids_of(&self, partner: i64) -> impl Iterator<Item = i64> + '_ {
+        self.by_partner.get(&partner).into_iter().flatten().copied()
+    }
+
+    /// The id of the `g2p.id.type` named `name`.
+    pub(crate) fn id_type_named(&self, name: &str) -> Option<i64> {
+        self.table(Model::IdType)
+            .iter()
+            .find(|(_, row)| row.get("name").and_then(Value::as_str) == Some(name))
+            .map(|(id, _)| *id)
+    }
+
+    /// The display name of a record (`[id, display name]` of a many2one).
+    pub(crate) fn display_name(&self, model: Model, id: i64) -> Value {
+        let Some(row) = self.row(model, id) else {
+            return Value::Bool(false);
+        };
+        match model {
+            Model::RegId => {
+                let type_name = many2one_id(row.get("id_type"))
+                    .map(|t| self.display_name(Model::IdType, t))
+                    .unwrap_or(Value::Bool(false));
+                match type_name {
+                    Value::String(name) => Value::String(name),
+                    _ => Value::Bool(false),
+                }
+            }
+            _ => match row.get("name") {
+                Some(Value::String(name)) => Value::String(name.clone()),
+                _ => Value::Bool(false),
+            },
+        }
+    }
+
+    /// Adds an id type (at start-up), with its `id_validation` pattern.
+    pub(crate) fn add_id_type(&mut self, name: &str, validation: Option<(String, Regex)>) {
+        let mut row = Row::new();
+        row.insert("name".into(), json!(name));
+        row.insert(
+            "id_validation".into(),
+            validation
+                .as_ref()
+                .map_or(Value::Bool(false), |(p, _)| json!(p)),
+        );
+        stamp(&mut row, true);
+        let id = self.allocate(Model::IdType);
+        if let Some((_, regex)) = validation {
+            self.validators.insert(id, regex);
+        }
+        self.tables[Model::IdType.index()].insert(id, row);
+    }
+
+    fn allocate(&mut self, model: Model) -> i64 {
+        let next = &mut self.next_ids[model.index()];
+        *next = (*next).max(1);
+        let id = *next;
+        *next += 1;
+        id
+    }
+
+    /// Seeds a registrant (replacing one with the same id) with its VID and token rows, without
+    /// applying the registry's rules: seeds may hold what OpenG2P's rules would now refuse.
+    pub(crate) fn seed(
+        &mut self,
+        seed: RegistrantSeed,
+        vid_type: Option<i64>,
+        token_type: Option<i64>,
+    ) {
+        let id = seed.id.0;
+        if self.row(Model::Partner, id).is_some() {
+            self.unlink_partners(&[id]);
+        }
+        let mut row = Row::new();
+        row.insert("active".into(), Value::Bool(true));
+        for (field, value) in seed.fields.0 {
+            if field == "id" || field == "reg_ids" {
+                continue;
+            }
+            if self.kind(Model::Partner, &field).is_none() {
+                self.extra_partner_fields.insert(field.clone());
+            }
+            row.insert(
+                field,
+                if value.is_null() {
+                    Value::Bool(false)
+                } else {
+                    value
+                },
+            );
+        }
+        stamp(&mut row, true);
+        self.tables[Model::Partner.index()].insert(id, row);
+        let next = &mut self.next_ids[Model::Partner.index()];
+        *next = (*next).max(id + 1);
+        let ids = [
+            (vid_type, seed.vid.map(|v| v.into_inner())),
+            (token_type, seed.token.map(|t| t.into_inner())),
+        ];
+        for (type_id, value) in ids {
+            if let (Some(type_id), Some(value)) = (type_id, value) {
+                let mut reg = Row::new();
+                reg.insert("partner_id".into(), json!(id));
+                reg.insert("id_type".into(), json!(type_id));
+                reg.insert("value".into(), json!(value));
+                reg.insert("status".into(), json!("valid"));
+                stamp(&mut reg, true);
+                self.insert(Model::RegId, reg);
+            }
+        }
+    }
+
+    fn insert(&mut self, model: Model, row: Row) -> i64 {
+        let id = self.allocate(model);
+        if model == Model::RegId {
+            if let Some(partner) = many2one_id(row.get("partner_id")) {
+                self.by_partner.entry(partner).or_default().insert(id);
+            }
+        }
+        self.tables[model.index()].insert(id, row);
+        id
+    }
+
+    /// Creates one record, enforcing Odoo's and OpenG2P's rules.
+    pub(crate) fn create(&mut self, model: Model, vals: &Map<String, Value>) -> Result<i64, Fault> {
+        let mut row = Row::new();
+        if model == Model::Partner {
+            row.insert("active".into(), Value::Bool(true));
+            row.insert("is_registrant".into(), Value::Bool(false));
+            row.insert("is_group".into(), Value::Bool(false));
+        }
+        self.apply(model, &mut row, vals)?;
+        self.check(model, None, &row)?;
+        stamp(&mut row, true);
+        Ok(self.insert(model, row))
+    }
+
+    /// Writes `vals` on every record of `ids`; nothing changes when one of them fails.
+    pub(crate) fn write(
+        &mut self,
+        model: Model,
+        ids: &[i64],
+        vals: &Map<String, Value>,
+    ) -> Result<(), Fault> {
+        let mut updated = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let mut row = self.row(model, id).cloned().ok_or_else(Fault::missing)?;
+            self.apply(model, &mut row, vals)?;
+            self.check(model, Some(id), &row)?;
+            stamp(&mut row, false);
+            updated.push((id, row));
+        }
+        let moves = vals.contains_key("partner_id") || vals.contains_key("id_type");
+        if model == Model::RegId && moves && ids.len() > 1 {
+            return Err(Fault::validation(TWIN));
+        }
+        for (id, row) in updated {
+            if model == Model::RegId {
+                self.unindex(id);
+                if let Some(partner) = many2one_id(row.get("partner_id")) {
+                    self.by_partner.entry(partner).or_default().insert(id);
+                }
+            }
+            self.tables[model.index()].insert(id, row);
+        }
+        Ok(())
+    }
+
+    /// Deletes every record of `ids`, or none when one of them does not exist.
+    pub(crate) fn unlink(&mut self, model: Model, ids: &[i64]) -> Result<(), Fault> {
+        if ids.iter().any(|id| self.row(model, *id).is_none()) {
+            return Err(Fault::missing());
+        }
+        match model {
+            Model::Partner => self.unlink_partners(ids),
+            Model::RegId => {
+                for id in ids {
+                    self.unindex(*id);
+                    self.tables[model.index()].remove(id);
+                }
+            }
+            Model::IdType => {
+                let used = self
+                    .table(Model::RegId)
+                    .values()
+                    .any(|row| many2one_id(row.get("id_type")).is_some_and(|t| ids.contains(&t)));
+                if used {
+                    return Err(Fault::validation(
+                        "The operation cannot be completed: another model requires the record being deleted. If possible, archive it instead.",
+                    ));
+                }
+                for id in ids {
+                    self.validators.remove(id);
+                    self.tables[model.index()].remove(id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn unlink_partners(&mut self, ids: &[i64]) {
+        for id in ids {
+            for reg in self.by_partner.remove(id).unwrap_or_default() {
+                self.tables[Model::RegId.index()].remove(&reg);
+            }
+            self.tables[Model::Partner.index()].remove(id);
+        }
+    }
+
+    fn unindex(&mut self, reg_id: i64) {
+        let partner = self
+            .row(Model::RegId, reg_id)
+            .and_then(|row| many2one_id(row.get("partner_id")));
+        if let Some(set) = partner.and_then(|p| self.by_partner.get_mut(&p)) {
+            set.remove(&reg_id);
+        }
+    }
+
+    /// Applies `vals` to `row`, checking every field and value.
+    fn apply(&self, model: Model, row: &mut Row, vals: &Map<String, Value>) -> Result<(), Fault> {
+        for (field, value) in vals {
+            let kind = self
+                .kind(model, field)
+                .ok_or_else(|| Fault::invalid_field(model, field))?;
+            let stored = match (kind, value) {
+                (Kind::Id | Kind::DisplayName | Kind::One2many(_), _) => {
+                    return Err(Fault::value_error(format!(
+                        "The emulator does not write the field '{field}' on model '{}'",
+                        model.name()
+                    )));
+                }
+                (Kind::Datetime, _) => continue,
+                (_, Value::Null | Value::Bool(false)) if kind != Kind::Bool => Value::Bool(false),
+                (Kind::Many2one(target), Value::Number(n)) => {
+                    let id = n.as_i64().filter(|id| self.row(target, *id).is_some());
+                    let id = id.ok_or_else(|| {
+                        Fault::validation(format!(
+                            "The operation cannot be completed: {}.{field} refers to a {} record that does not exist.",
+                            model.name(),
+                            target.name()
+                        ))
+                    })?;
+                    json!(id)
+                }
+                (Kind::Date, Value::String(s)) if is_date(s) => value.clone(),
+                (Kind::Bool, Value::Bool(_)) | (Kind::Number, Value::Number(_)) => value.clone(),
+                (Kind::Char, Value::String(_) | Value::Number(_)) => value.clone(),
+                _ => {
+                    return Err(Fault::value_error(format!(
+                        "Wrong value for {}.{field}",
+                        model.name()
+                    )));
+                }
+            };
+            row.insert(field.clone(), stored);
+        }
+        Ok(())
+    }
+
+    /// OpenG2P's rules on a row about to be stored as record `id` (`None` when new).
+    fn check(&self, model: Model, id: Option<i64>, row: &Row) -> Result<(), Fault> {
+        let set = |field: &str| {
+            row.get(field)
+                .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
+        };
+        let mandatory = |field: &str| {
+            if set(field) {
+                Ok(())
+            } else {
+                Err(Fault::validation(format!(
+                    "The operation cannot be completed: Create/update: a mandatory field is not set. Model: {}, Field: {field}",
+                    model.name()
+                )))
+            }
+        };
+        match model {
+            Model::IdType => mandatory("name"),
+            Model::Partner => Ok(()),
+            Model::RegId => {
+                mandatory("partner_id")?;
+                mandatory("id_type")?;
+                let partner = many2one_id(row.get("partner_id"));
+                let id_type = many2one_id(row.get("id_type"));
+                let twin = partner
+                    .into_iter()
+                    .flat_map(|p| self.reg_ids_of(p))
+                    .filter(|other| Some(*other) != id)
+                    .any(|other| {
+                        self.row(Model::RegId, other)
+                            .is_some_and(|r| many2one_id(r.get("id_type")) == id_type)
+                    });
+                if twin {
+                    return Err(Fault::validation(TWIN));
+                }
+                let validator = id_type.and_then(|t| self.validators.get(&t));
+                let value = row.get("value").and_then(Value::as_str).unwrap_or("");
+                if validator.is_some_and(|re| !re.is_match(value)) {
+                    return Err(Fault::validation(
+                        "The ID value does not match the ID type's validation.",
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The id a stored many2one holds.
+pub(crate) fn many2one_id(value: Option<&Value>) -> Option<i64> {
+    value.and_then(Value::as_i64)
+}
