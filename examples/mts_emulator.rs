@@ -1,0 +1,72 @@
+//! Runs the MTS emulator on its own, for demos and manual testing against the connector.
+//!
+//! ```text
+//! cargo run --example mts_emulator -- [--host 127.0.0.1] [--port 0] \
+//!     [--partner-id mpartner-default-omc] [--record-delay-ms 0]
+//! ```
+//!
+//! Prints the MTS base URL on stdout, then serves until the process is interrupted.
+
+// A command-line program: printing to stdout is its interface.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use omc_mts::emulator::MtsEmulator;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+struct Args {
+    host: IpAddr,
+    port: u16,
+    partner_id: Option<String>,
+    record_delay: Duration,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        host: IpAddr::from([127, 0, 0, 1]),
+        port: 0,
+        partner_id: None,
+        record_delay: Duration::ZERO,
+    };
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
+        match flag.as_str() {
+            "--host" => parsed.host = value.parse().map_err(|e| bad(&e))?,
+            "--port" => parsed.port = value.parse().map_err(|e| bad(&e))?,
+            "--partner-id" => parsed.partner_id = Some(value),
+            "--record-delay-ms" => {
+                parsed.record_delay = Duration::from_millis(value.parse().map_err(|e| bad(&e))?);
+            }
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(parsed)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}\nflags: --host IP --port N --partner-id ID --record-delay-ms N");
+            std::process::exit(2);
+        }
+    };
+    let mut emulator = MtsEmulator::builder()
+        .bind(SocketAddr::new(args.host, args.port))
+        .record_delay(args.record_delay);
+    if let Some(partner_id) = args.partner_id {
+        emulator = emulator.partner_id(partner_id);
+    }
+    let mts = match emulator.start().await {
+        Ok(mts) => mts,
+        Err(error) => {
+            eprintln!("cannot start the MTS emulator: {error}");
+            std::process::exit(1);
+        }
+    };
+    println!("{}", mts.base_url());
+    // Serve until the process is interrupted (Ctrl-C ends it).
+    std::future::pending::<()>().await;
+}
