@@ -1,0 +1,92 @@
+//! Wiring a [`ConnectorConfig`] to the Odoo and MTS adapters.
+
+use omc_core::config::AuthType;
+use omc_core::engine::EngineSettings;
+use omc_core::{ConnectorConfig, Engine, IdTypes};
+use omc_mts::MtsClient;
+use omc_odoo::{OdooCallbackSink, OdooClient, OdooRegistry};
+use std::sync::Arc;
+
+/// Why a configuration could not be wired to the adapters.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The Odoo client could not be built.
+    #[error("odoo settings: {0}")]
+    Odoo(#[source] omc_odoo::OdooError),
+    /// The MTS client could not be built.
+    #[error("mts_url: {0}")]
+    Mts(#[source] omc_mts::BuildError),
+    /// The callback sink could not be built.
+    #[error("callback settings: {0}")]
+    Sink(#[source] omc_core::SinkError),
+    /// A setting this wiring does not support yet.
+    #[error("{setting}: {message}")]
+    Unsupported {
+        /// The setting.
+        setting: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The adapters a configuration wires together, for callers that want them besides the engine.
+#[derive(Debug, Clone)]
+pub struct Connector {
+    /// The registry (OpenG2P over Odoo's JSON-RPC).
+    pub registry: Arc<OdooRegistry>,
+    /// The engine driving registry, MTS and sink.
+    pub engine: Engine,
+}
+
+impl Connector {
+    /// Wires `config` to an [`OdooRegistry`], an [`MtsClient`] and (auth type `odoo`) an
+    /// [`OdooCallbackSink`], with `settings` for the engine (start from
+    /// `EngineSettings::from(&config)`).
+    pub fn new(config: &ConnectorConfig, settings: EngineSettings) -> Result<Self, ConnectError> {
+        let client = OdooClient::builder()
+            .base_url(config.odoo.base_url.clone())
+            .database(config.odoo.database.clone())
+            .login(config.odoo.login.clone())
+            .password(config.odoo.password.clone())
+            .build()
+            .map_err(ConnectError::Odoo)?;
+        let id_types: IdTypes = config.id_types.clone();
+        let registry = OdooRegistry::new(client, id_types);
+        let callback = &config.callback;
+        if callback.auth_type != AuthType::Odoo {
+            return Err(ConnectError::Unsupported {
+                setting: "callback.auth_type",
+                message: "only auth type odoo is wired to a callback sink so far".into(),
+            });
+        }
+        if callback.bulk {
+            return Err(ConnectError::Unsupported {
+                setting: "callback.bulk",
+                message: "Odoo's call_kw takes one record per callback".into(),
+            });
+        }
+        let mut sink = OdooCallbackSink::new(registry.clone())
+            .map_err(ConnectError::Sink)?
+            .with_timeout_seconds(callback.timeout_seconds)
+            .with_http_method(callback.http_method);
+        if let (Some(user), Some(password)) = (&callback.username, &callback.password) {
+            sink = sink.with_callback_user(user.clone(), password.clone());
+        }
+        if let Some(url) = &callback.auth_url {
+            sink = sink.with_auth_url(url.clone());
+        }
+        if let Some(url) = &callback.url {
+            sink = sink.with_callback_url(url.clone());
+        }
+        for (name, value) in &callback.extra_headers {
+            sink = sink.with_header(name.clone(), value.clone());
+        }
+        let seeder = MtsClient::builder(config.mts_url.clone())
+            .build()
+            .map_err(ConnectError::Mts)?;
+        let registry = Arc::new(registry);
+        let engine = Engine::new(registry.clone(), Arc::new(seeder), Arc::new(sink), settings);
+        Ok(Self { registry, engine })
+    }
+}
