@@ -145,7 +145,11 @@ mod tests {
                     code: got,
                     message,
                 }) => {
-                    let kept = if status == 422 { message != "m" } else { message == "m" };
+                    let kept = if status == 422 {
+                        message != "m"
+                    } else {
+                        message == "m"
+                    };
                     assert_eq!((http_status, got.as_str()), (status, code));
                     assert!(kept, "{status}: {message}");
                 }

@@ -219,13 +219,17 @@ struct RegIdRow {
 
 impl RegIdRow {
     fn parse(row: &Value) -> Result<Self, RegistryError> {
-        let many2one = |field: &str| -> Option<(i64, String)> {
-            let pair = row.get(field)?.as_array()?;
-            Some((pair.first()?.as_i64()?, pair.get(1)?.as_str()?.to_owned()))
-        };
-        let (Some((partner, _)), Some((_, type_name))) =
-            (many2one("partner_id"), many2one("id_type"))
-        else {
+        // A registrant without a name reads back as `[id, false]` or `[id, ""]`: only the
+        // id is used (the name is personal data anyway).
+        let partner = row
+            .get("partner_id")
+            .and_then(Value::as_array)
+            .and_then(|pair| pair.first()?.as_i64());
+        let type_name = row
+            .get("id_type")
+            .and_then(Value::as_array)
+            .and_then(|pair| Some(pair.get(1)?.as_str()?.to_owned()));
+        let (Some(partner), Some(type_name)) = (partner, type_name) else {
             return Err(protocol(
                 "g2p.reg.id.search_read",
                 "partner_id or id_type is not [id, name]",
