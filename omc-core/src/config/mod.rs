@@ -1,7 +1,25 @@
 //! The connector configuration: every setting of OpenG2P's own MTS connector, plus OMC's own.
 //!
-//! Built in code with [`ConnectorConfig::builder`]; every setting has the documented default.
-//! Credentials are [`SecretString`]s from the moment they are set and are never printed.
+//! Built in code with [`ConnectorConfig::builder`], or loaded from TOML, JSON and `OMC_*`
+//! environment variables ([`ConnectorConfig::load`]) in two phases: the text is read leniently
+//! into a tree, then every setting is checked and every problem reported at once
+//! ([`ConfigError`]), each naming its setting. Every setting has the documented default.
+//! Credentials are [`SecretString`]s from the moment they are read (from the environment or a
+//! file, never from a configuration file's text) and are never printed or written back.
+
+mod load;
+mod openg2p;
+mod problems;
+mod read;
+mod secret;
+mod validate;
+mod write;
+
+pub use load::{ENV_PREFIX, Format, overlay_env, parse_text};
+pub use openg2p::{CALLBACK_PASSWORD_VAR, ImportReport, ODOO_PASSWORD_VAR, import_openg2p};
+pub use problems::{ConfigError, Problem};
+pub use secret::{Environment, SecretSource};
+pub use validate::{REGISTRANT_FIELDS, sample_result};
 
 use crate::domain::Domain;
 use crate::registry::IdTypes;
@@ -9,7 +27,9 @@ use crate::rules::MandatoryFields;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod, redact_url};
 use secrecy::SecretString;
+use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use url::Url;
 
 /// Where MTS's records come from (OpenG2P's "MTS input type").
@@ -199,6 +219,13 @@ pub struct ConnectorConfig {
     pub mandatory_fields: MandatoryFields,
     /// How OMC reaches the registry.
     pub odoo: OdooSettings,
+    /// A PEM bundle of the certificate authorities to trust instead of the system's (TLS is
+    /// always verified).
+    pub tls_ca_bundle: Option<PathBuf>,
+    /// Where each secret setting was read from (`odoo.password`, `callback.password`,
+    /// `callback.extra_headers.<name>`, ...), so the configuration can be written back without
+    /// its secrets.
+    pub secret_sources: BTreeMap<String, SecretSource>,
 }
 
 /// OMC's default list of fields to send.
@@ -218,6 +245,19 @@ pub fn default_fields() -> Vec<String> {
 }
 
 impl ConnectorConfig {
+    /// Every problem of this configuration at once (the same checks a loaded one passes).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let problems = validate::check(self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                source_name: format!("connector '{}'", self.name),
+                problems,
+            })
+        }
+    }
+
     /// A builder with every default, for a connector named `name` between the MTS at `mts_url`
     /// and the OpenG2P registry at `odoo`.
     pub fn builder(name: impl Into<String>, mts_url: Url, odoo: OdooSettings) -> ConnectorBuilder {
@@ -242,6 +282,8 @@ impl ConnectorConfig {
                 max_in_flight: 2,
                 mandatory_fields: MandatoryFields::default(),
                 odoo,
+                tls_ca_bundle: None,
+                secret_sources: BTreeMap::new(),
             },
         }
     }
@@ -332,7 +374,20 @@ impl ConnectorBuilder {
         self
     }
 
-    /// The configuration.
+    /// Trusts the certificate authorities in this PEM file instead of the system's.
+    pub fn with_tls_ca_bundle(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.tls_ca_bundle = Some(path.into());
+        self
+    }
+
+    /// Records where a secret setting came from, so that it is written back as that source.
+    pub fn with_secret_source(mut self, setting: impl Into<String>, source: SecretSource) -> Self {
+        self.config.secret_sources.insert(setting.into(), source);
+        self
+    }
+
+    /// The configuration. Check it with [`ConnectorConfig::validate`] (the adapters' wiring
+    /// does, before anything is sent).
     pub fn build(self) -> ConnectorConfig {
         self.config
     }

@@ -1,0 +1,135 @@
+//! Loading a configuration from TOML, JSON and the environment.
+
+use super::ConnectorConfig;
+use super::problems::{ConfigError, Problem};
+use super::secret::Environment;
+use super::validate;
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// The prefix of the environment variables that set connector settings.
+pub const ENV_PREFIX: &str = "OMC_";
+
+/// Secret settings: in the environment, `OMC_ODOO__PASSWORD` holds the secret itself.
+const SECRET_KEYS: &[&str] = &["password", "bearer_token"];
+
+/// The format of a configuration text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// TOML.
+    Toml,
+    /// JSON.
+    Json,
+}
+
+impl Format {
+    /// The format a file's extension names (`.toml`, `.json`).
+    pub fn of(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "toml" => Some(Self::Toml),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+fn single(source: &str, setting: &str, message: String) -> ConfigError {
+    ConfigError {
+        source_name: source.to_owned(),
+        problems: vec![Problem {
+            setting: setting.to_owned(),
+            message,
+        }],
+    }
+}
+
+/// Parses configuration text into a tree (the lenient first phase).
+pub fn parse_text(text: &str, format: Format, source: &str) -> Result<Value, ConfigError> {
+    match format {
+        Format::Json => serde_json::from_str(text).map_err(|e| {
+            single(source, &format!("line {}, column {}", e.line(), e.column()), format!("not valid JSON: {e}"))
+        }),
+        Format::Toml => toml::from_str::<Value>(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}")
+                })
+                .unwrap_or_else(|| "(file)".into());
+            single(source, &at, format!("not valid TOML: {}", e.message()))
+        }),
+    }
+}
+
+/// Lays `OMC_*` variables over a tree: `OMC_CALLBACK__TIMEOUT_SECONDS=20` sets
+/// `callback.timeout_seconds`; values that read as JSON (numbers, booleans, lists) are taken as
+/// such. `OMC_ODOO__PASSWORD` (and every `…__PASSWORD`, `…__BEARER_TOKEN`) names itself as the
+/// secret's source, so its value never enters the tree.
+pub fn overlay_env(tree: &mut Value, env: &Environment) {
+    if !tree.is_object() {
+        return;
+    }
+    for (name, raw) in env.vars() {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+        if path.iter().any(String::is_empty) {
+            continue;
+        }
+        let (last, parents) = path.split_last().expect("split yields at least one part");
+        let mut node = &mut *tree;
+        for part in parents {
+            let Value::Object(map) = node else { break };
+            node = map.entry(part.clone()).or_insert_with(|| Value::Object(Map::new()));
+        }
+        let Value::Object(map) = node else { continue };
+        let in_headers = parents.last().is_some_and(|p| p == "extra_headers");
+        if in_headers {
+            map.insert(last.replace('_', "-"), serde_json::json!({ "env": name }));
+        } else if SECRET_KEYS.contains(&last.as_str()) {
+            map.insert(format!("{last}_env"), Value::String(name.to_owned()));
+        } else {
+            let value = serde_json::from_str::<Value>(raw)
+                .ok()
+                .filter(|v| !v.is_string() && !v.is_object())
+                .unwrap_or_else(|| Value::String(raw.to_owned()));
+            map.insert(last.clone(), value);
+        }
+    }
+}
+
+impl ConnectorConfig {
+    /// Loads a TOML or JSON file (by its extension), with the process's `OMC_*` variables laid
+    /// over it; relative secret files are read from the file's folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::load_in(path, &Environment::process().with_base_dir(dir))
+    }
+
+    /// [`load`](Self::load) in a given environment.
+    pub fn load_in(path: &Path, env: &Environment) -> Result<Self, ConfigError> {
+        let source = path.display().to_string();
+        let format = Format::of(path).ok_or_else(|| {
+            single(&source, "(file)", "the file's extension must be .toml or .json".into())
+        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| single(&source, "(file)", format!("cannot read it: {}", e.kind())))?;
+        Self::from_text(&text, format, &source, env)
+    }
+
+    /// Parses configuration text, lays `env`'s `OMC_*` variables over it, and checks it all.
+    pub fn from_text(text: &str, format: Format, source: &str, env: &Environment) -> Result<Self, ConfigError> {
+        let mut tree = parse_text(text, format, source)?;
+        overlay_env(&mut tree, env);
+        validate::build(&tree, env, source)
+    }
+
+    /// A configuration from `OMC_*` environment variables alone.
+    pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
+        let mut tree = Value::Object(Map::new());
+        overlay_env(&mut tree, env);
+        validate::build(&tree, env, "environment")
+    }
+}

@@ -1,0 +1,489 @@
+//! From a configuration tree to a [`ConnectorConfig`], checking everything at once.
+
+use super::problems::{ConfigError, Problem, Problems, closest};
+use super::read::Table;
+use super::secret::{Environment, SecretSource};
+use super::{
+    AuthType, CallbackSettings, ConnectorConfig, DeliveryType, InputType, JobType, OdooSettings,
+    OutputType,
+};
+use crate::domain::Domain;
+use crate::jq::{Output, Program};
+use crate::registry::IdTypes;
+use crate::rules::{MandatoryFields, MtsField};
+use crate::seeder::Mapping;
+use crate::sink::{Headers, HttpMethod};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const TOP: &[&str] = &[
+    "name", "mts_url", "input_type", "mapping", "output_type", "output_format", "delivery_type",
+    "job_type", "lang", "interval_minutes", "filter", "fields", "callback", "vid_id_type",
+    "token_id_type", "remove_vids", "batch_size", "max_in_flight", "mandatory_fields", "odoo",
+    "tls",
+];
+const CALLBACK: &[&str] = &[
+    "url", "http_method", "timeout_seconds", "auth_type", "auth_url", "database", "username",
+    "password", "password_env", "password_file", "bearer_token", "bearer_token_env",
+    "bearer_token_file", "extra_headers", "bulk",
+];
+const ODOO: &[&str] = &[
+    "base_url", "database", "login", "password", "password_env", "password_file",
+];
+
+/// `res.partner` fields a connector may send (OpenG2P's registrant model).
+pub const REGISTRANT_FIELDS: &[&str] = &[
+    "id", "name", "given_name", "family_name", "addl_name", "birthdate", "birth_place", "gender",
+    "email", "phone", "address", "is_registrant", "is_group", "active", "registration_date",
+    "civil_status", "occupation", "income", "company_id", "create_date", "write_date",
+];
+
+/// Reads and checks a configuration tree.
+pub(super) fn build(tree: &Value, env: &Environment, source: &str) -> Result<ConnectorConfig, ConfigError> {
+    let mut p = Problems::default();
+    let root = Table::root(tree, &mut p);
+    root.only(TOP, &mut p);
+    let name = root.required_string("name", &mut p);
+    let mts_url = root.url("mts_url", true, &mut p);
+    let input_type = match root.choice("input_type", &["openg2p_registry", "custom", "odk", "csv"], &mut p) {
+        Some("odk") | Some("csv") => {
+            p.add("input_type", "MTS can read ODK and CSV itself, but OMC supports only openg2p_registry (OpenG2P's 'custom') so far");
+            InputType::OpenG2pRegistry
+        }
+        _ => InputType::OpenG2pRegistry,
+    };
+    let _ = root.choice("output_type", &["json"], &mut p);
+    let _ = root.choice("delivery_type", &["callback"], &mut p);
+    let job_type = match root.choice("job_type", &["recurring", "one_time", "onetime"], &mut p) {
+        Some("one_time" | "onetime") => JobType::OneTime,
+        _ => JobType::Recurring,
+    };
+    let lang = root.string("lang", &mut p).unwrap_or_else(|| "eng".into());
+    let interval_minutes = root.number("interval_minutes", 1440, 0, u64::from(u32::MAX), &mut p) as u32;
+    let filter = read_filter(&root, &mut p);
+    let fields = root.strings("fields", &mut p).unwrap_or_else(super::default_fields);
+    let mapping = read_mapping(&root, &mut p);
+    let mandatory_fields = read_mandatory(&root, &mut p);
+    let id_types = IdTypes {
+        vid: root.string("vid_id_type", &mut p).unwrap_or_else(|| IdTypes::default().vid),
+        token: root.string("token_id_type", &mut p).unwrap_or_else(|| IdTypes::default().token),
+    };
+    let remove_vids = root.boolean("remove_vids", true, &mut p);
+    let batch_size = root.number("batch_size", 500, 0, 1 << 32, &mut p) as usize;
+    let max_in_flight = root.number("max_in_flight", 2, 0, 1 << 32, &mut p) as usize;
+    let mut secret_sources = BTreeMap::new();
+    let odoo = read_odoo(&root, env, &mut secret_sources, &mut p);
+    let callback = read_callback(&root, env, &mut secret_sources, &mut p);
+    let output_format = root.string("output_format", &mut p).filter(|f| !f.trim().is_empty());
+    let tls = root.table("tls", &mut p);
+    tls.only(&["ca_bundle"], &mut p);
+    let tls_ca_bundle = tls.string("ca_bundle", &mut p).map(|path| env.path(&path));
+    let config = match (name, mts_url, odoo) {
+        (Some(name), Some(mts_url), Some(odoo)) => Some(ConnectorConfig {
+            name,
+            mts_url,
+            input_type,
+            mapping,
+            output_type: OutputType::Json,
+            output_format,
+            delivery_type: DeliveryType::Callback,
+            job_type,
+            lang,
+            interval_minutes,
+            filter,
+            fields,
+            callback,
+            id_types,
+            remove_vids,
+            batch_size,
+            max_in_flight,
+            mandatory_fields,
+            odoo,
+            tls_ca_bundle,
+            secret_sources,
+        }),
+        _ => None,
+    };
+    if let Some(config) = &config {
+        p.0.extend(check(config));
+    }
+    match config {
+        Some(config) if p.0.is_empty() => Ok(config),
+        _ => Err(ConfigError {
+            source_name: source.to_owned(),
+            problems: p.0,
+        }),
+    }
+}
+
+/// The checks every configuration passes, loaded or built in code.
+pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
+    let mut p = Problems::default();
+    for (setting, url) in [
+        ("mts_url", Some(&c.mts_url)),
+        ("odoo.base_url", Some(&c.odoo.base_url)),
+        ("callback.url", c.callback.url.as_ref()),
+        ("callback.auth_url", c.callback.auth_url.as_ref()),
+    ] {
+        if let Some(url) = url {
+            check_url(setting, url, &mut p);
+        }
+    }
+    if !(c.lang.len() == 3 && c.lang.chars().all(|ch| ch.is_ascii_lowercase())) {
+        p.add("lang", format!("'{}' is not a three-letter ISO 639-3 code such as 'eng'", c.lang));
+    }
+    if c.job_type == JobType::Recurring && c.interval_minutes == 0 {
+        p.add("interval_minutes", "a recurring job needs an interval of at least 1 minute");
+    }
+    for (setting, value, min, max) in [
+        ("callback.timeout_seconds", c.callback.timeout_seconds as usize, 1, 600),
+        ("batch_size", c.batch_size, 1, 10_000),
+        ("max_in_flight", c.max_in_flight, 1, 16),
+    ] {
+        if !(min..=max).contains(&value) {
+            p.add(setting, format!("{value} is out of range: expected {min} to {max}"));
+        }
+    }
+    for (i, f) in c.fields.iter().enumerate() {
+        if !REGISTRANT_FIELDS.contains(&f.as_str()) {
+            let hint = closest(f, REGISTRANT_FIELDS.iter().copied())
+                .map(|s| format!("; did you mean '{s}'?"))
+                .unwrap_or_default();
+            p.add(format!("fields[{i}]"), format!("'{f}' is not a registrant field{hint}"));
+        }
+    }
+    check_mapping(&c.mapping, &c.fields, &c.mandatory_fields, &mut p);
+    if c.id_types.vid.trim().is_empty() || c.id_types.token.trim().is_empty() {
+        p.add("vid_id_type", "id type names must not be empty");
+    } else if c.id_types.vid == c.id_types.token {
+        p.add("token_id_type", "must differ from vid_id_type");
+    }
+    check_callback(c, &mut p);
+    if let Some(format) = &c.output_format {
+        check_output_format(format, &c.callback, &mut p);
+    }
+    if let Some(path) = &c.tls_ca_bundle {
+        match std::fs::read_to_string(path) {
+            Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
+            Ok(_) => p.add("tls.ca_bundle", format!("{} holds no PEM certificate", path.display())),
+            Err(e) => p.add("tls.ca_bundle", format!("cannot read {}: {}", path.display(), e.kind())),
+        }
+    }
+    p.0
+}
+
+fn check_url(setting: &str, url: &url::Url, p: &mut Problems) {
+    if !matches!(url.scheme(), "http" | "https") {
+        p.add(setting, format!("the scheme must be http or https, not '{}'", url.scheme()));
+    } else if url.host_str().is_none_or(str::is_empty) {
+        p.add(setting, "the URL has no host");
+    } else if !url.username().is_empty() || url.password().is_some() {
+        p.add(setting, "credentials do not belong in a URL; use the password settings");
+    }
+}
+
+fn check_callback(c: &ConnectorConfig, p: &mut Problems) {
+    let cb = &c.callback;
+    match cb.auth_type {
+        AuthType::Odoo => {
+            for (key, missing) in [
+                ("database", cb.database.as_deref().is_none_or(|d| d.trim().is_empty())),
+                ("username", cb.username.as_deref().is_none_or(|u| u.trim().is_empty())),
+                ("password", cb.password.is_none()),
+            ] {
+                if missing {
+                    let how = if key == "password" { " (password_env or password_file)" } else { "" };
+                    p.add(format!("callback.{key}"), format!("auth type odoo needs the Odoo {key} MTS logs in with{how}"));
+                }
+            }
+            if cb.bulk {
+                p.add("callback.bulk", "auth type odoo calls Odoo's call_kw once per record; bulk delivery needs the self-hosted sink");
+            }
+        }
+        AuthType::StaticBearer if cb.bearer_token.is_none() && cb.url.is_some() => {
+            p.add("callback.bearer_token", "auth type staticBearer with a callback URL needs bearer_token_env or bearer_token_file");
+        }
+        _ => {}
+    }
+}
+
+fn read_filter(root: &Table<'_>, p: &mut Problems) -> Domain {
+    let parsed = match root.get("filter") {
+        None => return Domain::openg2p_default(),
+        Some(Value::String(text)) => Domain::parse(text),
+        Some(value) => Domain::from_json(value),
+    };
+    parsed.unwrap_or_else(|e| {
+        p.add("filter", e.to_string());
+        Domain::openg2p_default()
+    })
+}
+
+fn read_mapping(root: &Table<'_>, p: &mut Problems) -> Mapping {
+    let mut mapping = Mapping::default();
+    let value = match root.get("mapping") {
+        None => return mapping,
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+            Ok(v) => v,
+            Err(e) => {
+                p.add("mapping", format!("not valid JSON: {e}"));
+                return mapping;
+            }
+        },
+        Some(v) => v.clone(),
+    };
+    let Value::Object(map) = value else {
+        p.add("mapping", "expected a table from MTS field to registrant field");
+        return mapping;
+    };
+    let keys: Vec<&str> = MtsField::ALL.iter().map(|f| f.as_str()).collect();
+    for (key, v) in &map {
+        let setting = format!("mapping.{key}");
+        let list = |v: &Value, p: &mut Problems| -> Option<Vec<String>> {
+            match v {
+                Value::String(s) => Some(vec![s.clone()]),
+                Value::Array(items) if !items.is_empty() && items.iter().all(|i| i.as_str().is_some_and(|s| !s.is_empty())) => {
+                    Some(items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+                }
+                _ => {
+                    p.add(&setting, "expected a field name or a non-empty list of field names");
+                    None
+                }
+            }
+        };
+        let single = |v: &Value, p: &mut Problems| -> Option<String> {
+            match v {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                _ => {
+                    p.add(&setting, "expected a field name");
+                    None
+                }
+            }
+        };
+        match key.as_str() {
+            "vid" => mapping.vid = single(v, p).unwrap_or(mapping.vid),
+            "name" => mapping.name = list(v, p).unwrap_or(mapping.name),
+            "gender" => mapping.gender = single(v, p).unwrap_or(mapping.gender),
+            "dob" => mapping.dob = single(v, p).unwrap_or(mapping.dob),
+            "phoneNumber" => mapping.phone_number = single(v, p).unwrap_or(mapping.phone_number),
+            "emailId" => mapping.email_id = single(v, p).unwrap_or(mapping.email_id),
+            "fullAddress" => mapping.full_address = list(v, p).unwrap_or(mapping.full_address),
+            other => {
+                let hint = closest(other, keys.iter().copied())
+                    .map(|c| format!("; did you mean '{c}'?"))
+                    .unwrap_or_default();
+                p.add(setting.clone(), format!("'{other}' is not an MTS field (MTS knows {}){hint}", keys.join(", ")));
+            }
+        }
+    }
+    mapping
+}
+
+fn read_mandatory(root: &Table<'_>, p: &mut Problems) -> MandatoryFields {
+    let Some(names) = root.strings("mandatory_fields", p) else {
+        return MandatoryFields::default();
+    };
+    let mut set = std::collections::BTreeSet::new();
+    for (i, name) in names.iter().enumerate() {
+        match MtsField::ALL.iter().find(|f| f.as_str() == name) {
+            Some(MtsField::Vid) => {}
+            Some(f) => {
+                set.insert(*f);
+            }
+            None => p.add(format!("mandatory_fields[{i}]"), format!("'{name}' is not an MTS field")),
+        }
+    }
+    MandatoryFields(set)
+}
+
+/// Every mapped path must start at a field the connector sends (or `vid`, which OMC adds);
+/// a mandatory MTS field mapped to a field not sent would have MTS refuse every record.
+fn check_mapping(mapping: &Mapping, fields: &[String], mandatory: &MandatoryFields, p: &mut Problems) {
+    let sent = |path: &str| {
+        let head = path.split('.').next().unwrap_or(path);
+        fields.iter().any(|f| f == head)
+    };
+    if mapping.vid != "vid" {
+        p.add("mapping.vid", format!("'{}': OMC puts the VID under 'vid'; map vid to \"vid\"", mapping.vid));
+    }
+    let entries: [(MtsField, Vec<&str>); 6] = [
+        (MtsField::Name, mapping.name.iter().map(String::as_str).collect()),
+        (MtsField::Gender, vec![mapping.gender.as_str()]),
+        (MtsField::Dob, vec![mapping.dob.as_str()]),
+        (MtsField::PhoneNumber, vec![mapping.phone_number.as_str()]),
+        (MtsField::EmailId, vec![mapping.email_id.as_str()]),
+        (MtsField::FullAddress, mapping.full_address.iter().map(String::as_str).collect()),
+    ];
+    for (field, paths) in entries {
+        for path in paths.into_iter().filter(|p| !sent(p)) {
+            let consequence = match field.codes() {
+                Some((missing, _)) if mandatory.0.contains(&field) => {
+                    format!("; {} is mandatory, so MTS would refuse every record with {missing}", field.as_str())
+                }
+                _ => "; MTS would never receive it".into(),
+            };
+            let hint = if path == "name" {
+                " (OpenG2P's default mapping sends 'name', which OpenG2P's own default field list \
+                 does not hold; map name to [\"given_name\", \"family_name\"])"
+                    .to_owned()
+            } else {
+                String::new()
+            };
+            p.add(
+                format!("mapping.{}", field.as_str()),
+                format!("'{path}' is not in the field list{hint}{consequence}"),
+            );
+        }
+    }
+}
+
+fn read_odoo(
+    root: &Table<'_>,
+    env: &Environment,
+    sources: &mut BTreeMap<String, SecretSource>,
+    p: &mut Problems,
+) -> Option<OdooSettings> {
+    if !root.has("odoo") {
+        p.add("odoo", "required, and missing: the registry's base_url, database, login and password_env");
+        return None;
+    }
+    let t = root.table("odoo", p);
+    t.only(ODOO, p);
+    let base_url = t.url("base_url", true, p);
+    let database = t.required_string("database", p);
+    let login = t.required_string("login", p);
+    let password = t.secret("password", env, p);
+    if password.is_none() && !t.has("password") && !t.has("password_env") && !t.has("password_file") {
+        p.add("odoo.password", "required, and missing: set password_env or password_file");
+    }
+    let (password, source) = password?;
+    sources.insert("odoo.password".into(), source);
+    Some(OdooSettings {
+        base_url: base_url?,
+        database: database?,
+        login: login?,
+        password,
+    })
+}
+
+fn read_callback(
+    root: &Table<'_>,
+    env: &Environment,
+    sources: &mut BTreeMap<String, SecretSource>,
+    p: &mut Problems,
+) -> CallbackSettings {
+    let t = root.table("callback", p);
+    t.only(CALLBACK, p);
+    let mut c = CallbackSettings {
+        url: t.url("url", false, p),
+        http_method: match t.choice("http_method", &["POST", "PUT", "GET", "PATCH"], p) {
+            Some("PUT") => HttpMethod::Put,
+            Some("GET") => HttpMethod::Get,
+            Some("PATCH") => HttpMethod::Patch,
+            _ => HttpMethod::Post,
+        },
+        timeout_seconds: t.number("timeout_seconds", 10, 0, u64::from(u32::MAX), p) as u32,
+        auth_type: match t.choice("auth_type", &["odoo", "staticBearer", "none"], p) {
+            Some("staticBearer") => AuthType::StaticBearer,
+            Some("none") => AuthType::None,
+            _ => AuthType::Odoo,
+        },
+        auth_url: t.url("auth_url", false, p),
+        database: t.string("database", p),
+        username: t.string("username", p),
+        bulk: t.boolean("bulk", false, p),
+        ..CallbackSettings::default()
+    };
+    if let Some((secret, source)) = t.secret("password", env, p) {
+        c.password = Some(secret);
+        sources.insert("callback.password".into(), source);
+    }
+    if let Some((secret, source)) = t.secret("bearer_token", env, p) {
+        c.bearer_token = Some(secret);
+        sources.insert("callback.bearer_token".into(), source);
+    }
+    c.extra_headers = read_headers(&t.table("extra_headers", p), env, sources, p);
+    c
+}
+
+fn read_headers(
+    t: &Table<'_>,
+    env: &Environment,
+    sources: &mut BTreeMap<String, SecretSource>,
+    p: &mut Problems,
+) -> Headers {
+    let mut headers = Headers::new();
+    for (name, value) in t.entries() {
+        let setting = t.setting(name);
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+            p.add(&setting, "not a valid HTTP header name");
+            continue;
+        }
+        let source = match value {
+            Value::String(_) => SecretSource::Plain,
+            Value::Object(map) => match (map.get("env").and_then(Value::as_str), map.get("file").and_then(Value::as_str), map.len()) {
+                (Some(var), None, 1) => SecretSource::Env(var.to_owned()),
+                (None, Some(path), 1) => SecretSource::File(env.path(path)),
+                _ => {
+                    p.add(&setting, "a secret header is { env = \"VARIABLE\" } or { file = \"path\" }");
+                    continue;
+                }
+            },
+            _ => {
+                p.add(&setting, "expected a string or { env = ... } / { file = ... }");
+                continue;
+            }
+        };
+        let secret = match (&source, value) {
+            (SecretSource::Plain, Value::String(s)) => Ok(secrecy::SecretString::from(s.clone())),
+            _ => env.read_secret(&source),
+        };
+        match secret {
+            Ok(secret) => {
+                headers.insert(name.clone(), secret);
+                sources.insert(setting, source);
+            }
+            Err(why) => p.add(&setting, why),
+        }
+    }
+    headers
+}
+
+/// A sample MTS result, as the output format receives it.
+pub fn sample_result(processed: bool) -> Value {
+    json!({
+        "input": {"id": 42, "vid": "4918350000000001", "given_name": "Sample", "family_name": "Person"},
+        "output": if processed {
+            json!({"vid": "4918350000000001", "status": "processed",
+                   "token": "LfqyCj8Tn9kHCQzdm8QLteWg7XH_r2lRhb2KInYWDrA",
+                   "errorCode": null, "errorMessage": null})
+        } else {
+            json!({"vid": "4918350000000001", "status": "invalid", "token": null,
+                   "errorCode": "ATS-REQ-011", "errorMessage": "gender missing"})
+        }
+    })
+}
+
+fn check_output_format(format: &str, callback: &CallbackSettings, p: &mut Problems) {
+    let program = match Program::compile(format) {
+        Ok(program) => program,
+        Err(e) => {
+            p.add("output_format", e.to_string());
+            return;
+        }
+    };
+    for processed in [true, false] {
+        let what = if processed { "a processed result" } else { "a failed result" };
+        match program.first(&sample_result(processed)) {
+            Output::Value(body) => {
+                // The Odoo sink's target (call_kw) needs a JSON-RPC call with model and method.
+                let odoo_target = callback.auth_type == AuthType::Odoo && callback.url.is_none();
+                if odoo_target && (body["params"]["model"].as_str().is_none() || body["params"]["method"].as_str().is_none()) {
+                    p.add("output_format", format!("on {what} it does not build the JSON-RPC call Odoo's call_kw needs (params.model, params.method)"));
+                }
+            }
+            Output::Nothing => p.add("output_format", format!("yields nothing on {what}: MTS would send a callback without a body")),
+            Output::Failed(_) => p.add("output_format", format!("fails on {what}: MTS would send a callback without a body")),
+        }
+    }
+}
