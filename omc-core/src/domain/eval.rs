@@ -1,6 +1,7 @@
-//! Evaluating a domain over records held in memory, with Odoo 17's semantics.
+//! Evaluating a domain over records held in memory, with Odoo 17's semantics (see the module
+//! documentation of [`crate::domain`] for the rules).
 
-use super::{Criterion, CriterionValue, Domain, Operator};
+use super::{CriterionValue, Domain, Operator};
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -32,106 +33,119 @@ pub trait Record {
 }
 
 pub(super) fn matches(domain: &Domain, record: &dyn Record) -> bool {
+    eval(domain, record, false)
+}
+
+/// `domain` (negated when `negate`), pushing negations down the way Odoo's `distribute_not`
+/// does: into a criterion on a plain path as its complementary operator, otherwise kept as a
+/// boolean "not".
+fn eval(domain: &Domain, record: &dyn Record, negate: bool) -> bool {
     match domain {
-        Domain::True => true,
-        Domain::False => false,
-        Domain::Leaf(c) => criterion(c, &c.path, record),
-        Domain::And(a, b) => matches(a, record) && matches(b, record),
-        Domain::Or(a, b) => matches(a, record) || matches(b, record),
-        Domain::Not(a) => !matches(a, record),
-    }
-}
-
-fn criterion(c: &Criterion, path: &str, record: &dyn Record) -> bool {
-    let (head, rest) = match path.split_once('.') {
-        Some((head, rest)) => (head, Some(rest)),
-        None => (path, None),
-    };
-    if head == "id" && rest.is_none() {
-        return compare(c.operator, &Value::from(record.id()), value_of(c));
-    }
-    if let Some(rest) = rest {
-        // A path through a relation holds when any related record satisfies the rest; a
-        // negative operator at the end negates the positive one over all of them.
-        let related = record.related(head).unwrap_or_default();
-        if let Some(positive) = c.operator.negated_of().filter(|_| !rest.contains('.')) {
-            let positive = Criterion {
-                path: rest.to_owned(),
-                operator: positive,
-                value: c.value.clone(),
-            };
-            return !related
-                .iter()
-                .any(|r| criterion(&positive, rest, r.as_ref()));
+        Domain::True => !negate,
+        Domain::False => negate,
+        Domain::Leaf(c) => {
+            if !negate {
+                return leaf(&c.path, c.operator, &c.value, record);
+            }
+            match c.operator.complement() {
+                Some(complement) if !c.path.contains('.') => {
+                    leaf(&c.path, complement, &c.value, record)
+                }
+                _ => !leaf(&c.path, c.operator, &c.value, record),
+            }
         }
-        return related.iter().any(|r| criterion(c, rest, r.as_ref()));
-    }
-    match record.related(head) {
-        Some(related) => relational(c, &related),
-        None => match &c.value {
-            CriterionValue::Value(v) => compare(c.operator, &record.value(head), v),
-            CriterionValue::Domain(_) => false,
-        },
+        Domain::And(a, b) if negate => eval(a, record, true) || eval(b, record, true),
+        Domain::And(a, b) => eval(a, record, false) && eval(b, record, false),
+        Domain::Or(a, b) if negate => eval(a, record, true) && eval(b, record, true),
+        Domain::Or(a, b) => eval(a, record, false) || eval(b, record, false),
+        Domain::Not(a) => eval(a, record, !negate),
+        Domain::All(terms) if negate => terms.iter().any(|t| eval(t, record, true)),
+        Domain::All(terms) => terms.iter().all(|t| eval(t, record, false)),
     }
 }
 
-fn value_of(c: &Criterion) -> &Value {
-    match &c.value {
-        CriterionValue::Value(v) => v,
-        CriterionValue::Domain(_) => &Value::Null,
+fn leaf(path: &str, op: Operator, value: &CriterionValue, record: &dyn Record) -> bool {
+    if let Some((head, rest)) = path.split_once('.') {
+        // Through a relation: any related record satisfies the rest, whatever the operator.
+        return record
+            .related(head)
+            .unwrap_or_default()
+            .iter()
+            .any(|r| leaf(rest, op, value, r.as_ref()));
+    }
+    if path == "id" {
+        return match value {
+            CriterionValue::Value(v) => plain(op, &Value::from(record.id()), v),
+            CriterionValue::Domain(_) => false,
+        };
+    }
+    match (record.related(path), value) {
+        (Some(related), _) => relational(op, value, &related),
+        (None, CriterionValue::Value(v)) => plain(op, &record.value(path), v),
+        (None, CriterionValue::Domain(_)) => false,
+    }
+}
+
+/// Odoo's rewriting of an operator by its value: `in` with a boolean is `=`, `=` with a list
+/// is `in`.
+fn effective(op: Operator, value: &Value) -> Operator {
+    match (op, value) {
+        (Operator::In, Value::Bool(_)) => Operator::Eq,
+        (Operator::NotIn, Value::Bool(_)) => Operator::Ne,
+        (Operator::Eq | Operator::EqOrUnset, Value::Array(_)) => Operator::In,
+        (Operator::Ne, Value::Array(_)) => Operator::NotIn,
+        (op, _) => op,
     }
 }
 
 /// A criterion ending on a relational field: compared by sub-domain, by name, or by id.
-fn relational(c: &Criterion, related: &[Box<dyn Record + '_>]) -> bool {
-    if let CriterionValue::Domain(sub) = &c.value {
-        let any = related.iter().any(|r| matches(sub, r.as_ref()));
-        return if c.operator == Operator::NotAny {
-            !any
-        } else {
-            any
-        };
-    }
-    let value = value_of(c);
-    if let Some(positive) = c.operator.negated_of() {
-        let c = Criterion {
-            path: c.path.clone(),
-            operator: positive,
-            value: c.value.clone(),
-        };
-        return !relational(&c, related);
-    }
-    if is_unset(value) {
-        // `= false`: no related record; `=?` with false is always true.
-        return match c.operator {
-            Operator::EqOrUnset => true,
-            Operator::Eq => related.is_empty(),
-            _ => false,
-        };
-    }
-    let by_name = |v: &Value| matches!(v, Value::String(_));
-    match (c.operator, value) {
-        (Operator::In, Value::Array(items)) => {
-            let wants_unset = items.iter().any(is_unset);
-            (wants_unset && related.is_empty())
-                || related.iter().any(|r| {
-                    items.iter().any(|item| {
-                        if by_name(item) {
-                            r.search_names()
-                                .iter()
-                                .any(|n| item.as_str() == Some(n.as_str()))
-                        } else {
-                            compare(Operator::Eq, &Value::from(r.id()), item)
-                        }
-                    })
-                })
+fn relational(op: Operator, value: &CriterionValue, related: &[Box<dyn Record + '_>]) -> bool {
+    let value = match value {
+        CriterionValue::Domain(sub) => {
+            let any = related.iter().any(|r| matches(sub, r.as_ref()));
+            return match op {
+                Operator::Any => any,
+                Operator::NotAny => !any,
+                _ => false,
+            };
         }
-        (op, v) if by_name(v) => related.iter().any(|r| {
-            r.search_names()
-                .iter()
-                .any(|n| compare(op, &Value::from(n.as_str()), v))
-        }),
-        (op, v) => related.iter().any(|r| compare(op, &Value::from(r.id()), v)),
+        CriterionValue::Value(v) => v,
+    };
+    let op = effective(op, value);
+    if let Some(positive) = op.negated_of() {
+        // Odoo searches the positive and takes the complement: empty relations included.
+        return !relational_positive(positive, value, related);
+    }
+    relational_positive(op, value, related)
+}
+
+fn relational_positive(op: Operator, value: &Value, related: &[Box<dyn Record + '_>]) -> bool {
+    if op == Operator::EqOrUnset && is_unset(value) {
+        return true;
+    }
+    let op = if op == Operator::EqOrUnset {
+        Operator::Eq
+    } else {
+        op
+    };
+    let one = |r: &dyn Record, item: &Value, op: Operator| match item {
+        Value::String(_) => r
+            .search_names()
+            .into_iter()
+            .any(|n| plain(op, &Value::String(n), item)),
+        Value::Number(_) => plain(op, &Value::from(r.id()), item),
+        _ => false,
+    };
+    match (op, value) {
+        (Operator::In, Value::Array(items)) => {
+            (related.is_empty() && items.iter().any(is_unset))
+                || related
+                    .iter()
+                    .any(|r| items.iter().any(|item| one(r.as_ref(), item, Operator::Eq)))
+        }
+        (Operator::Eq, v) if is_unset(v) => related.is_empty(),
+        (_, v) if is_unset(v) => false,
+        (op, v) => related.iter().any(|r| one(r.as_ref(), v, op)),
     }
 }
 
@@ -140,8 +154,8 @@ fn is_unset(value: &Value) -> bool {
 }
 
 /// A plain field's value against a criterion's value.
-fn compare(op: Operator, field: &Value, value: &Value) -> bool {
-    match op {
+fn plain(op: Operator, field: &Value, value: &Value) -> bool {
+    match effective(op, value) {
         Operator::Eq => {
             if is_unset(value) {
                 is_unset(field)
@@ -153,49 +167,49 @@ fn compare(op: Operator, field: &Value, value: &Value) -> bool {
             if is_unset(value) {
                 !is_unset(field)
             } else {
-                // Odoo's `!=` keeps NULLs.
-                !equal(field, value)
+                // Odoo's `!=` keeps empty values.
+                is_unset(field) || !equal(field, value)
             }
         }
-        Operator::EqOrUnset => is_unset(value) || compare(Operator::Eq, field, value),
-        Operator::Lt | Operator::Le | Operator::Gt | Operator::Ge => {
-            if is_unset(field) {
+        Operator::EqOrUnset => is_unset(value) || plain(Operator::Eq, field, value),
+        op @ (Operator::Lt | Operator::Le | Operator::Gt | Operator::Ge) => {
+            if is_unset(field) || is_unset(value) {
                 return false;
             }
-            match order(field, value) {
-                Some(ord) => match op {
-                    Operator::Lt => ord == Ordering::Less,
-                    Operator::Le => ord != Ordering::Greater,
-                    Operator::Gt => ord == Ordering::Greater,
-                    _ => ord != Ordering::Less,
-                },
-                None => false,
-            }
+            order(field, value).is_some_and(|ord| match op {
+                Operator::Lt => ord == Ordering::Less,
+                Operator::Le => ord != Ordering::Greater,
+                Operator::Gt => ord == Ordering::Greater,
+                _ => ord != Ordering::Less,
+            })
         }
-        Operator::In | Operator::NotIn => {
+        op @ (Operator::In | Operator::NotIn) => {
             let items = match value {
                 Value::Array(items) => items.as_slice(),
                 other => std::slice::from_ref(other),
             };
             let wants_unset = items.iter().any(is_unset);
-            let hit = if is_unset(field) {
-                wants_unset
-            } else {
-                items.iter().any(|item| equal(field, item))
-            };
-            if op == Operator::In { hit } else { !hit }
+            if is_unset(field) {
+                // `in` with false takes empty values; `not in` keeps them unless false is listed.
+                return (op == Operator::In) == wants_unset;
+            }
+            let hit = items.iter().any(|item| equal(field, item));
+            (op == Operator::In) == hit
         }
-        Operator::Like | Operator::Ilike | Operator::NotLike | Operator::NotIlike => {
+        op @ (Operator::Like | Operator::Ilike | Operator::NotLike | Operator::NotIlike) => {
             let insensitive = matches!(op, Operator::Ilike | Operator::NotIlike);
-            let positive = matches!(op, Operator::Like | Operator::Ilike);
             let hit = match (text(field), text(value)) {
                 (Some(f), Some(v)) => like(&f, &format!("%{v}%"), insensitive),
                 _ => false,
             };
-            // Odoo's negative like keeps NULLs.
-            if positive { hit } else { !hit }
+            // Odoo's negative like keeps empty values.
+            if matches!(op, Operator::Like | Operator::Ilike) {
+                hit
+            } else {
+                !hit
+            }
         }
-        Operator::EqLike | Operator::EqIlike => match (text(field), text(value)) {
+        op @ (Operator::EqLike | Operator::EqIlike) => match (text(field), text(value)) {
             (Some(f), Some(v)) => like(&f, &v, op == Operator::EqIlike),
             _ => false,
         },
@@ -206,6 +220,8 @@ fn compare(op: Operator, field: &Value, value: &Value) -> bool {
 fn equal(field: &Value, value: &Value) -> bool {
     match (field, value) {
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        // A boolean column compared with 1 or 0, as Odoo's own `active = 1`.
+        (Value::Bool(a), Value::Number(b)) => Some(*a) == b.as_f64().map(|b| b != 0.0),
         (a, b) => a == b,
     }
 }
@@ -218,24 +234,44 @@ fn order(field: &Value, value: &Value) -> Option<Ordering> {
     }
 }
 
-fn text(value: &Value) -> Option<String> {
+fn text(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(std::borrow::Cow::Borrowed(s)),
+        Value::Number(n) => Some(std::borrow::Cow::Owned(n.to_string())),
         _ => None,
     }
 }
 
 /// SQL `LIKE`: `%` any run, `_` any one character, `\` escapes.
 fn like(text: &str, pattern: &str, insensitive: bool) -> bool {
-    let (text, pattern) = if insensitive {
-        (text.to_lowercase(), pattern.to_lowercase())
-    } else {
-        (text.to_owned(), pattern.to_owned())
-    };
+    if insensitive {
+        return like(&text.to_lowercase(), &pattern.to_lowercase(), false);
+    }
+    if !pattern.contains(['_', '\\']) {
+        return like_percent(text, pattern);
+    }
     let t: Vec<char> = text.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
     like_at(&t, &p)
+}
+
+/// `LIKE` with `%` as the only wildcard: the first piece is a prefix, the last a suffix, the
+/// others found in order between them.
+fn like_percent(text: &str, pattern: &str) -> bool {
+    let Some((first, tail)) = pattern.split_once('%') else {
+        return text == pattern;
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let (middle, last) = tail.rsplit_once('%').unwrap_or(("", tail));
+    for piece in middle.split('%') {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
 }
 
 fn like_at(t: &[char], p: &[char]) -> bool {
@@ -283,39 +319,60 @@ fn like_at(t: &[char], p: &[char]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn like_patterns() {
-        assert!(like("MOSIP VID", "MOSIP VID", false));
-        assert!(!like("MOSIP VID", "MOSIP UIN TOKEN", false));
-        assert!(like("MOSIP VID", "MOSIP%", false));
-        assert!(like("MOSIP VID", "%VID", false));
-        assert!(like("MOSIP VID", "MOSIP _ID", false));
-        assert!(!like("MOSIP VID", "mosip%", false));
-        assert!(like("MOSIP VID", "mosip%", true));
-        assert!(like("100%", "100\\%", false));
-        assert!(!like("1000", "100\\%", false));
-        assert!(like("", "%", false));
+        for (text, pattern, insensitive, expected) in [
+            ("MOSIP VID", "MOSIP VID", false, true),
+            ("MOSIP VID", "MOSIP UIN TOKEN", false, false),
+            ("MOSIP VID", "MOSIP%", false, true),
+            ("MOSIP VID", "%VID", false, true),
+            ("MOSIP VID", "%SIP%", false, true),
+            ("MOSIP VID", "MOSIP _ID", false, true),
+            ("MOSIP VID", "mosip%", false, false),
+            ("MOSIP VID", "mosip%", true, true),
+            ("100%", "100\\%", false, true),
+            ("1000", "100\\%", false, false),
+            ("", "%", false, true),
+            ("", "", false, true),
+            ("a", "", false, false),
+            ("abc", "%%", false, true),
+            ("abc", "a%c", false, true),
+            ("abc", "a%b", false, false),
+            ("VID", "VID%", false, true),
+        ] {
+            assert_eq!(
+                like(text, pattern, insensitive),
+                expected,
+                "{text} like {pattern}"
+            );
+            let t: Vec<char> = text.chars().collect();
+            let p: Vec<char> = pattern.chars().collect();
+            let reference = if insensitive {
+                expected
+            } else {
+                like_at(&t, &p)
+            };
+            assert_eq!(reference, expected, "matcher: {text} like {pattern}");
+        }
     }
 
     #[test]
     fn odoo_null_rules() {
         let f = Value::Bool(false);
-        assert!(compare(Operator::Eq, &Value::Null, &f));
-        assert!(!compare(Operator::Ne, &Value::Null, &f));
-        assert!(compare(Operator::Ne, &Value::Null, &Value::from("x")));
-        assert!(compare(Operator::EqOrUnset, &Value::from("y"), &f));
-        assert!(compare(
-            Operator::In,
-            &Value::Null,
-            &serde_json::json!([false, "a"])
-        ));
-        assert!(!compare(
-            Operator::In,
-            &Value::Null,
-            &serde_json::json!(["a"])
-        ));
-        assert!(compare(Operator::NotLike, &Value::Null, &Value::from("a")));
-        assert!(!compare(Operator::Lt, &Value::Null, &Value::from(3)));
+        assert!(plain(Operator::Eq, &Value::Null, &f));
+        assert!(!plain(Operator::Ne, &Value::Null, &f));
+        assert!(plain(Operator::Ne, &Value::Null, &Value::from("x")));
+        assert!(plain(Operator::EqOrUnset, &Value::from("y"), &f));
+        assert!(plain(Operator::In, &Value::Null, &json!([false, "a"])));
+        assert!(!plain(Operator::In, &Value::Null, &json!(["a"])));
+        assert!(plain(Operator::NotIn, &Value::Null, &json!(["a"])));
+        assert!(!plain(Operator::NotIn, &Value::Null, &json!([false, "a"])));
+        assert!(plain(Operator::NotLike, &Value::Null, &Value::from("a")));
+        assert!(!plain(Operator::Lt, &Value::Null, &Value::from(3)));
+        assert!(plain(Operator::Eq, &Value::Bool(true), &json!(1)));
+        assert!(plain(Operator::In, &json!("a"), &json!(["a"])));
+        assert!(plain(Operator::Eq, &json!("a"), &json!(["b", "a"])));
     }
 }

@@ -1,132 +1,78 @@
 //! Odoo domains: the filter language operators already write in OpenG2P.
 //!
 //! A domain is a list of criteria `[path, operator, value]` combined in prefix notation by `"&"`
-//! (implicit between consecutive terms), `"|"` and `"!"`. [`Domain`] is the parsed tree;
-//! [`Domain::parse`] reads Odoo's JSON form and [`Domain::to_json`] writes it back;
-//! [`Domain::matches`] evaluates it over a [`Record`] with Odoo 17's semantics.
+//! (implicit between consecutive terms), `"|"` and `"!"`. [`Domain`] is the parsed tree:
+//!
+//! - [`Domain::parse`] reads Odoo's JSON text or the Python-literal form operators paste from
+//!   Odoo (`True`, `None`, single quotes, tuples); [`Domain::from_json`] a decoded value. A
+//!   broken filter is refused with the position and the problem ([`DomainError`]).
+//! - [`Domain::to_json`] writes the operator's own structure back: parsing a domain and writing it
+//!   gives the same JSON (operators in Odoo's lower-case spelling; `<>` is written `!=`).
+//!   [`Domain::normalize`] is Odoo's normal form (every `&` explicit); [`Domain::canonical`] is
+//!   its compact text, for logs and reports.
+//! - [`Domain::validate`] checks fields, relations and value types against a [`FieldModel`]
+//!   (OpenG2P's models by [`FieldModel::openg2p`], extended by embedders with their own fields).
+//! - [`Domain::and`] adds criteria without changing the operator's meaning: both sides are
+//!   normalised and joined by an explicit `"&"`, as Odoo's own `AND` does.
+//! - [`Domain::matches`] and [`Domain::selects`] evaluate a domain over a [`Record`] with Odoo
+//!   17's semantics, so the in-memory registry, the Odoo emulator and an embedder's registry give
+//!   exactly the registrants Odoo would give.
+//!
+//! # What OMC adds to an operator's filter
+//!
+//! The filter is the operator's: OpenG2P's default unless configured. OMC never rewrites it; it
+//! only narrows it with criteria of its own, each ANDed by [`Domain::and`] after normalising:
+//!
+//! - **Keyset paging**: `["id", ">", last]` per page, so a run never rescans the registry.
+//! - **The delta window**, for a delta run: [`Domain::written_since`].
+//! - **A partition**, when several instances share a registry: [`Domain::id_between`] or
+//!   [`Domain::id_in`].
+//! - **Holding a VID**, always: [`Domain::for_connector`] is the operator's filter AND "holds an
+//!   id of the VID type" (a `reg_ids` `any` criterion on the configured type name, compared
+//!   exactly). A registrant without a VID can never be sent, and a tokenised one loses its VID,
+//!   so without it a filter that does not say so (`[["is_registrant", "=", true]]`) would read
+//!   every finished registrant again on every run. It does not add "holds no token": a
+//!   registrant holding both must still reach the engine, which removes its VID.
+//!
+//! Whatever the filter says and however a registry evaluates it, the engine sends a registrant
+//! only when its page shows it holding a VID and no token: a filter can narrow what is sent,
+//! never widen it to a registrant that is done or cannot be sent.
+//!
+//! # Semantics (Odoo 17)
+//!
+//! `=` with `false` matches empty values (on a boolean, `false` and empty); `!=`, `not in`,
+//! `not like` and `not ilike` keep empty values; `<`, `>`, `<=`, `>=` never match them. `=?` with
+//! `false`/`null` matches everything. `like`/`ilike` match a substring, `=like`/`=ilike` the SQL
+//! pattern itself. `in`/`not in` with `false` in the list also match/exclude empty values; with a
+//! boolean instead of a list they act as `=`/`!=`, and `=`/`!=` with a list act as `in`/`not in`.
+//! A dotted path through a relation holds when **any** related record satisfies the rest of it
+//! (for every operator); a many2one or one2many compared with a string compares the related
+//! records' names (Odoo's name search: `g2p.id.type` by `name`; `res.partner` by name, email and
+//! reference), and compared with integers their ids. `"!"` is pushed into a criterion the way Odoo
+//! pushes it (`"!", ["income", "<", 10]` is `income >= 10`, which leaves out an empty income),
+//! except over a dotted path, where it means "no related record satisfies it". Archived records
+//! (`active = false`) are left out unless the domain mentions `active` at its top level.
+//! `child_of` and `parent_of` are refused.
 
+mod error;
 mod eval;
+mod model;
+mod operator;
 mod parse;
+mod python;
+mod validate;
+mod write;
 
+pub use error::{DomainError, Position};
 pub use eval::Record;
-pub use parse::DomainError;
+pub use model::{FieldModel, FieldType};
+pub use operator::Operator;
+pub use parse::{MAX_DEPTH, MAX_SUB_DOMAINS};
+pub use validate::{DomainProblem, FilterError, ProblemKind};
 
+use crate::registry::IdTypes;
 use serde_json::{Value, json};
 use std::fmt;
-
-/// A comparison operator of Odoo's domain language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Operator {
-    /// `=`
-    Eq,
-    /// `!=`
-    Ne,
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-    /// `=?`: true when the value is false/null, `=` otherwise.
-    EqOrUnset,
-    /// `in`
-    In,
-    /// `not in`
-    NotIn,
-    /// `like`: substring, case-sensitive.
-    Like,
-    /// `not like`
-    NotLike,
-    /// `ilike`: substring, case-insensitive.
-    Ilike,
-    /// `not ilike`
-    NotIlike,
-    /// `=like`: the value is the SQL pattern itself.
-    EqLike,
-    /// `=ilike`: the value is the SQL pattern itself, case-insensitive.
-    EqIlike,
-    /// `any`: a sub-domain on the related records.
-    Any,
-    /// `not any`
-    NotAny,
-}
-
-impl Operator {
-    /// Every operator, in the order Odoo documents them.
-    pub const ALL: [Operator; 17] = [
-        Self::Eq,
-        Self::Ne,
-        Self::Lt,
-        Self::Le,
-        Self::Gt,
-        Self::Ge,
-        Self::EqOrUnset,
-        Self::In,
-        Self::NotIn,
-        Self::Like,
-        Self::NotLike,
-        Self::Ilike,
-        Self::NotIlike,
-        Self::EqLike,
-        Self::EqIlike,
-        Self::Any,
-        Self::NotAny,
-    ];
-
-    /// The operator as Odoo spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Eq => "=",
-            Self::Ne => "!=",
-            Self::Lt => "<",
-            Self::Le => "<=",
-            Self::Gt => ">",
-            Self::Ge => ">=",
-            Self::EqOrUnset => "=?",
-            Self::In => "in",
-            Self::NotIn => "not in",
-            Self::Like => "like",
-            Self::NotLike => "not like",
-            Self::Ilike => "ilike",
-            Self::NotIlike => "not ilike",
-            Self::EqLike => "=like",
-            Self::EqIlike => "=ilike",
-            Self::Any => "any",
-            Self::NotAny => "not any",
-        }
-    }
-
-    /// Parses Odoo's spelling (Odoo accepts upper case too, and `<>` for `!=`).
-    pub fn parse(text: &str) -> Option<Self> {
-        let lower = text.to_ascii_lowercase();
-        if lower == "<>" {
-            return Some(Self::Ne);
-        }
-        Self::ALL.into_iter().find(|op| op.as_str() == lower)
-    }
-
-    /// The positive operator this one negates, for `!=`, `not in`, `not like`, `not ilike`
-    /// and `not any`.
-    pub fn negated_of(self) -> Option<Self> {
-        match self {
-            Self::Ne => Some(Self::Eq),
-            Self::NotIn => Some(Self::In),
-            Self::NotLike => Some(Self::Like),
-            Self::NotIlike => Some(Self::Ilike),
-            Self::NotAny => Some(Self::Any),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Operator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One criterion `[path, operator, value]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,18 +97,21 @@ pub enum CriterionValue {
 /// A parsed domain: a tree of criteria.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Domain {
-    /// Matches everything (the empty domain `[]`, Odoo's `TRUE_LEAF`).
+    /// Matches everything (Odoo's `TRUE_LEAF`, `[1, "=", 1]`).
     True,
-    /// Matches nothing (Odoo's `FALSE_LEAF`).
+    /// Matches nothing (Odoo's `FALSE_LEAF`, `[0, "=", 1]`).
     False,
     /// One criterion.
     Leaf(Criterion),
-    /// Both (`"&"`).
+    /// Both (an explicit `"&"`).
     And(Box<Domain>, Box<Domain>),
     /// Either (`"|"`).
     Or(Box<Domain>, Box<Domain>),
     /// Not (`"!"`).
     Not(Box<Domain>),
+    /// Consecutive terms of a list, implicitly AND-ed: `[A, B, C]`; the empty domain `[]` (which
+    /// matches everything) is `All(vec![])`. Kept as written so the JSON round-trips exactly.
+    All(Vec<Domain>),
 }
 
 impl Default for Domain {
@@ -192,9 +141,75 @@ impl Domain {
         })
     }
 
-    /// Parses Odoo's JSON text form.
+    /// `[path, "any" | "not any", sub]`.
+    pub fn any(path: impl Into<String>, negated: bool, sub: Domain) -> Self {
+        Self::Leaf(Criterion {
+            path: path.into(),
+            operator: if negated {
+                Operator::NotAny
+            } else {
+                Operator::Any
+            },
+            value: CriterionValue::Domain(Box::new(sub)),
+        })
+    }
+
+    /// Registrants written (created or changed) at or after `stamp`, Odoo's UTC
+    /// `"YYYY-MM-DD HH:MM:SS"`: the delta window.
+    pub fn written_since(stamp: &str) -> Self {
+        Self::leaf("write_date", Operator::Ge, json!(stamp))
+    }
+
+    /// Registrants whose id is in `first..=last`: a partition by range.
+    pub fn id_between(first: i64, last: i64) -> Self {
+        Self::leaf("id", Operator::Ge, json!(first)).and(Self::leaf(
+            "id",
+            Operator::Le,
+            json!(last),
+        ))
+    }
+
+    /// Registrants with one of these ids.
+    pub fn id_in(ids: &[i64]) -> Self {
+        Self::leaf("id", Operator::In, json!(ids))
+    }
+
+    /// Registrants holding an id of the type named `type_name`.
+    pub fn holds_id_type(type_name: &str) -> Self {
+        Self::any(
+            "reg_ids",
+            false,
+            Self::leaf("id_type", Operator::Eq, json!(type_name)),
+        )
+    }
+
+    /// This (operator's) filter with what OMC adds to every query on its own: holding an id of
+    /// the VID type (see the module documentation for why, and what it does not add).
+    pub fn for_connector(&self, id_types: &IdTypes) -> Self {
+        self.clone().and(Self::holds_id_type(&id_types.vid))
+    }
+
+    /// Parses Odoo's JSON text form, or the Python-literal form (`[('active', '=', True)]`).
     pub fn parse(text: &str) -> Result<Self, DomainError> {
-        parse::parse_text(text)
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => Self::from_json(&value),
+            // The Python reader accepts JSON too, and says where the text went wrong.
+            Err(_) => Self::from_json(&python::parse(text)?),
+        }
+    }
+
+    /// Parses a filter and checks it against `model` (fields of `root_model`): the one call a
+    /// connector makes before anything is sent.
+    pub fn parse_checked(
+        text: &str,
+        model: &FieldModel,
+        root_model: &str,
+    ) -> Result<Self, FilterError> {
+        let domain = Self::parse(text).map_err(FilterError::Parse)?;
+        domain
+            .validate(model, root_model)
+            .map_err(FilterError::Invalid)?;
+        Ok(domain)
     }
 
     /// Parses an already decoded JSON domain.
@@ -202,62 +217,64 @@ impl Domain {
         parse::from_json(value)
     }
 
-    /// Odoo's JSON form, in prefix notation with explicit operators only where needed.
+    /// Odoo's JSON form, with the structure it was written in.
     pub fn to_json(&self) -> Value {
-        let mut out = Vec::new();
-        self.write_prefix(&mut out);
-        Value::Array(out)
+        write::to_json(self)
     }
 
-    fn write_prefix(&self, out: &mut Vec<Value>) {
-        match self {
-            Self::True => {
-                // Odoo's TRUE_LEAF: (1, '=', 1).
-                out.push(json!([1, "=", 1]));
-            }
-            Self::False => out.push(json!([0, "=", 1])),
-            Self::Leaf(c) => out.push(json!([
-                c.path,
-                c.operator.as_str(),
-                match &c.value {
-                    CriterionValue::Value(v) => v.clone(),
-                    CriterionValue::Domain(d) => d.to_json(),
-                }
-            ])),
-            Self::And(a, b) => {
-                out.push(json!("&"));
-                a.write_prefix(out);
-                b.write_prefix(out);
-            }
-            Self::Or(a, b) => {
-                out.push(json!("|"));
-                a.write_prefix(out);
-                b.write_prefix(out);
-            }
-            Self::Not(a) => {
-                out.push(json!("!"));
-                a.write_prefix(out);
-            }
-        }
+    /// Odoo's normal form: every implicit `"&"` made explicit (`[A, B, C]` is
+    /// `["&", "&", A, B, C]`), in sub-domains too; the empty domain is `[[1, "=", 1]]`. It
+    /// matches exactly the records this domain matches.
+    pub fn normalize(&self) -> Domain {
+        write::normalize(self)
     }
 
-    /// Both this domain and `other`, without changing either's meaning.
+    /// The canonical JSON text: the normal form, compact, for logs and reports.
+    pub fn canonical(&self) -> String {
+        self.normalize().to_json().to_string()
+    }
+
+    /// Both this domain and `other`, without changing either's meaning: both normalised and
+    /// joined by `"&"` (`[]` and `[[1, "=", 1]]` leave the other side as it is).
     pub fn and(self, other: Domain) -> Domain {
-        match (self, other) {
-            (Self::True, d) | (d, Self::True) => d,
-            (a, b) => Self::And(Box::new(a), Box::new(b)),
+        match (self.is_trivially_true(), other.is_trivially_true()) {
+            (true, _) => other,
+            (_, true) => self,
+            _ => Self::And(Box::new(self.normalize()), Box::new(other.normalize())),
         }
     }
 
-    /// Whether any criterion's path starts with `field` (Odoo keeps archived records only
-    /// when the domain mentions `active`).
+    /// Either this domain or `other`, both normalised.
+    pub fn or(self, other: Domain) -> Domain {
+        Self::Or(Box::new(self.normalize()), Box::new(other.normalize()))
+    }
+
+    fn is_trivially_true(&self) -> bool {
+        match self {
+            Self::True => true,
+            Self::All(terms) => terms.iter().all(Self::is_trivially_true),
+            _ => false,
+        }
+    }
+
+    /// Whether a criterion at this domain's top level (not inside an `any` sub-domain) has
+    /// the path `field` or a path starting with `field.`; Odoo keeps archived records only
+    /// when the domain mentions `active` this way.
     pub fn mentions(&self, field: &str) -> bool {
         match self {
             Self::True | Self::False => false,
             Self::Leaf(c) => c.path.split('.').next() == Some(field),
             Self::And(a, b) | Self::Or(a, b) => a.mentions(field) || b.mentions(field),
             Self::Not(a) => a.mentions(field),
+            Self::All(terms) => terms.iter().any(|t| t.mentions(field)),
         }
+    }
+
+    /// Every problem of this domain against `model`, each with its element's position: unknown
+    /// fields (with the closest existing name), paths through fields that are not relations,
+    /// values of the wrong type for their field.
+    pub fn validate(&self, model: &FieldModel, root_model: &str) -> Result<(), Vec<DomainProblem>> {
+        validate::validate(self, model, root_model)
     }
 
     /// Whether `record` satisfies this domain, as Odoo 17 would decide it.
@@ -269,7 +286,8 @@ impl Domain {
 
     /// Whether a search with this domain returns `record`: [`matches`](Domain::matches) plus
     /// Odoo's rule that archived records (`active = false`) are left out unless the domain
-    /// mentions `active`.
+    /// mentions `active`. A record without an `active` value (a model without the field) counts
+    /// as active.
     pub fn selects(&self, record: &dyn Record) -> bool {
         if !self.mentions("active") && record.value("active") == Value::Bool(false) {
             return false;
@@ -279,9 +297,9 @@ impl Domain {
 }
 
 impl fmt::Display for Domain {
-    /// The canonical JSON form (domains hold no personal data unless an operator wrote some).
+    /// The canonical form (domains hold no personal data unless an operator wrote some).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.to_json())
+        f.write_str(&self.canonical())
     }
 }
 
@@ -294,11 +312,11 @@ impl serde::Serialize for Domain {
 impl<'de> serde::Deserialize<'de> for Domain {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
-        let value = match value {
-            // Odoo stores domains as text: accept both.
-            Value::String(text) => serde_json::from_str(&text).map_err(serde::de::Error::custom)?,
-            other => other,
-        };
-        Self::from_json(&value).map_err(serde::de::Error::custom)
+        match value {
+            // Odoo stores domains as text: accept both, and the Python-literal form.
+            Value::String(text) => Self::parse(&text),
+            other => Self::from_json(&other),
+        }
+        .map_err(serde::de::Error::custom)
     }
 }

@@ -1,103 +1,119 @@
-//! Reading Odoo's JSON form of a domain.
+//! Reading Odoo's JSON form of a domain into the tree, keeping its structure.
 
+use super::error::{DomainError, Position, closest, show_word};
 use super::{Criterion, CriterionValue, Domain, Operator};
 use serde_json::Value;
 
-/// A domain that could not be parsed: where and what.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DomainError {
-    /// The text is not JSON.
-    #[error("filter is not valid JSON: {0}")]
-    NotJson(String),
-    /// The top level is not a list.
-    #[error("filter must be a list of criteria, found {0}")]
-    NotAList(&'static str),
-    /// An element is neither an operator nor a criterion.
-    #[error("filter element {position}: {message}")]
-    BadElement {
-        /// The element's index in the list (0-based).
-        position: usize,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// An operator lacks operands.
-    #[error("filter element {position}: operator '{operator}' is missing an operand")]
-    MissingOperand {
-        /// The operator's index in the list.
-        position: usize,
-        /// The operator.
-        operator: &'static str,
-    },
-}
+/// How deep a domain may nest (prefix operators and `any` sub-domains); deeper ones are
+/// refused so evaluating them can never exhaust a thread's stack.
+pub const MAX_DEPTH: usize = 256;
 
-pub(super) fn parse_text(text: &str) -> Result<Domain, DomainError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| DomainError::NotJson(e.to_string()))?;
-    from_json(&value)
-}
+/// How deep `any` sub-domains may nest in one another.
+pub const MAX_SUB_DOMAINS: usize = 16;
+
+/// Odoo's operators OMC refuses, because it cannot evaluate them in memory.
+const UNSUPPORTED: [&str; 2] = ["child_of", "parent_of"];
 
 pub(super) fn from_json(value: &Value) -> Result<Domain, DomainError> {
+    list(value, &Position::default(), 0, 0).map(|(domain, _)| domain)
+}
+
+/// A domain list at `at`, nested `depth` deep in the tree and inside `subs` sub-domains: the
+/// domain and its own depth.
+fn list(
+    value: &Value,
+    at: &Position,
+    depth: usize,
+    subs: usize,
+) -> Result<(Domain, usize), DomainError> {
+    if subs > MAX_SUB_DOMAINS {
+        return Err(DomainError::TooDeep {
+            at: at.clone(),
+            limit: MAX_SUB_DOMAINS,
+        });
+    }
     let Value::Array(items) = value else {
-        return Err(DomainError::NotAList(kind(value)));
+        return Err(DomainError::NotAList {
+            at: at.clone(),
+            found: kind(value),
+        });
     };
-    // Prefix notation read from the right, with a stack, like Odoo's normalisation.
-    let mut stack: Vec<Domain> = Vec::new();
-    for (position, item) in items.iter().enumerate().rev() {
-        match item {
+    // Prefix notation read from the right with a stack, like Odoo's own reading.
+    let mut stack: Vec<(Domain, usize)> = Vec::new();
+    for (index, item) in items.iter().enumerate().rev() {
+        let here = at.child(index);
+        let (node, node_depth) = match item {
             Value::String(op) if op == "&" || op == "|" => {
                 let operator = if op == "&" { "&" } else { "|" };
-                let (Some(a), Some(b)) = (stack.pop(), stack.pop()) else {
-                    return Err(DomainError::MissingOperand { position, operator });
-                };
-                stack.push(if operator == "&" {
+                if stack.len() < 2 {
+                    return Err(DomainError::MissingOperands {
+                        at: here,
+                        operator,
+                        needed: 2,
+                        found: stack.len(),
+                    });
+                }
+                let (a, da) = stack.pop().expect("checked");
+                let (b, db) = stack.pop().expect("checked");
+                let node = if operator == "&" {
                     Domain::And(Box::new(a), Box::new(b))
                 } else {
                     Domain::Or(Box::new(a), Box::new(b))
-                });
+                };
+                (node, da.max(db) + 1)
             }
             Value::String(op) if op == "!" => {
-                let Some(a) = stack.pop() else {
-                    return Err(DomainError::MissingOperand {
-                        position,
+                let Some((a, da)) = stack.pop() else {
+                    return Err(DomainError::MissingOperands {
+                        at: here,
                         operator: "!",
+                        needed: 1,
+                        found: 0,
                     });
                 };
-                stack.push(Domain::Not(Box::new(a)));
+                (Domain::Not(Box::new(a)), da + 1)
             }
             Value::String(other) => {
                 return Err(DomainError::BadElement {
-                    position,
-                    message: format!(
-                        "unknown logical operator '{other}' (expected '&', '|' or '!')"
-                    ),
+                    at: here,
+                    found: format!("the string {}", show_word(other, &["&", "|", "!"])),
                 });
             }
-            Value::Array(parts) => stack.push(criterion(position, parts)?),
+            Value::Array(parts) => criterion(parts, &here, depth, subs)?,
             other => {
                 return Err(DomainError::BadElement {
-                    position,
-                    message: format!(
-                        "expected a criterion [field, operator, value], found {}",
-                        kind(other)
-                    ),
+                    at: here,
+                    found: kind(other).to_owned(),
                 });
             }
+        };
+        if depth + node_depth > MAX_DEPTH {
+            return Err(DomainError::TooDeep {
+                at: here,
+                limit: MAX_DEPTH,
+            });
         }
+        stack.push((node, node_depth));
     }
-    // Consecutive terms are implicitly AND-ed; the stack holds them last-first.
-    let mut result: Option<Domain> = None;
-    while let Some(term) = stack.pop() {
-        result = Some(match result {
-            None => term,
-            Some(acc) => Domain::And(Box::new(acc), Box::new(term)),
-        });
+    // The stack holds the consecutive terms last-first; they are implicitly AND-ed.
+    let own_depth = stack.iter().map(|(_, d)| *d).max().unwrap_or(0) + 1;
+    if stack.len() == 1 {
+        return Ok(stack.pop().expect("one term"));
     }
-    Ok(result.unwrap_or(Domain::True))
+    let terms = stack.into_iter().rev().map(|(d, _)| d).collect();
+    Ok((Domain::All(terms), own_depth))
 }
 
-fn criterion(position: usize, parts: &[Value]) -> Result<Domain, DomainError> {
-    let bad = |message: String| DomainError::BadElement { position, message };
+fn criterion(
+    parts: &[Value],
+    at: &Position,
+    depth: usize,
+    subs: usize,
+) -> Result<(Domain, usize), DomainError> {
+    let bad = |problem: String| DomainError::BadCriterion {
+        at: at.clone(),
+        problem,
+    };
     if parts.len() != 3 {
         return Err(bad(format!(
             "a criterion has 3 parts [field, operator, value], found {}",
@@ -105,79 +121,147 @@ fn criterion(position: usize, parts: &[Value]) -> Result<Domain, DomainError> {
         )));
     }
     // Odoo's TRUE_LEAF and FALSE_LEAF.
-    if parts[0].as_i64() == Some(1) && parts[1] == "=" && parts[2].as_i64() == Some(1) {
-        return Ok(Domain::True);
-    }
-    if parts[0].as_i64() == Some(0) && parts[1] == "=" && parts[2].as_i64() == Some(1) {
-        return Ok(Domain::False);
+    if parts[1] == "=" && parts[2].as_i64() == Some(1) && parts[2].is_i64() {
+        match parts[0].as_i64() {
+            Some(1) if parts[0].is_i64() => return Ok((Domain::True, 1)),
+            Some(0) if parts[0].is_i64() => return Ok((Domain::False, 1)),
+            _ => {}
+        }
     }
     let Value::String(path) = &parts[0] else {
         return Err(bad(format!(
-            "the field must be a string, found {}",
+            "the field of a criterion must be a string, found {}",
             kind(&parts[0])
         )));
     };
-    if path.is_empty() || path.split('.').any(str::is_empty) {
-        return Err(bad(format!("'{path}' is not a field path")));
+    if path.split('.').any(|part| part.trim().is_empty()) {
+        return Err(bad("the field path of a criterion has an empty part".into()));
     }
     let Value::String(op) = &parts[1] else {
         return Err(bad(format!(
-            "the operator must be a string, found {}",
+            "the operator of the criterion on '{path}' must be a string, found {}",
             kind(&parts[1])
         )));
     };
-    let operator =
-        Operator::parse(op).ok_or_else(|| bad(format!("unknown operator '{op}' on '{path}'")))?;
-    let value = match operator {
-        Operator::Any | Operator::NotAny => match &parts[2] {
+    let Some(operator) = Operator::parse(op) else {
+        let lower = op.to_ascii_lowercase();
+        if let Some(unsupported) = UNSUPPORTED.iter().find(|u| **u == lower) {
+            return Err(DomainError::UnsupportedOperator {
+                at: at.clone(),
+                operator: unsupported,
+            });
+        }
+        let names = Operator::ALL.map(Operator::as_str);
+        return Err(DomainError::UnknownOperator {
+            at: at.clone(),
+            field: path.clone(),
+            operator: show_word(op, &names),
+            suggestion: closest(&lower, names),
+        });
+    };
+    let value = &parts[2];
+    let takes = |what: &str| {
+        bad(format!(
+            "'{operator}' on '{path}' takes {what}, found {}",
+            kind(value)
+        ))
+    };
+    let (value, value_depth) = match operator {
+        Operator::Any | Operator::NotAny => match value {
             Value::Array(_) => {
-                CriterionValue::Domain(Box::new(from_json(&parts[2]).map_err(|e| {
-                    bad(format!(
-                        "the sub-domain of '{op}' on '{path}' is malformed: {e}"
-                    ))
-                })?))
+                let (sub, sub_depth) = list(value, at, depth + 1, subs + 1)?;
+                (CriterionValue::Domain(Box::new(sub)), sub_depth)
             }
-            other => {
-                return Err(bad(format!(
-                    "'{op}' on '{path}' takes a sub-domain, found {}",
-                    kind(other)
-                )));
-            }
+            _ => return Err(takes("a sub-domain (a list of criteria)")),
         },
-        Operator::In | Operator::NotIn => match &parts[2] {
-            Value::Array(_) => CriterionValue::Value(parts[2].clone()),
-            // Odoo accepts a single value and wraps it.
-            other @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
-                CriterionValue::Value(Value::Array(vec![other.clone()]))
-            }
-            other => {
-                return Err(bad(format!(
-                    "'{op}' on '{path}' takes a list, found {}",
-                    kind(other)
-                )));
-            }
+        Operator::In | Operator::NotIn => match value {
+            Value::Array(_) | Value::Bool(_) => (CriterionValue::Value(value.clone()), 0),
+            _ => return Err(takes("a list")),
         },
-        _ => match &parts[2] {
-            Value::Object(_) => {
-                return Err(bad(format!("'{op}' on '{path}' cannot take an object")));
-            }
-            v => CriterionValue::Value(v.clone()),
+        Operator::Eq | Operator::Ne | Operator::EqOrUnset => match value {
+            Value::Object(_) => return Err(takes("a value or a list")),
+            _ => (CriterionValue::Value(value.clone()), 0),
+        },
+        _ => match value {
+            Value::Object(_) | Value::Array(_) => return Err(takes("a single value")),
+            _ => (CriterionValue::Value(value.clone()), 0),
         },
     };
-    Ok(Domain::Leaf(Criterion {
-        path: path.clone(),
-        operator,
-        value,
-    }))
+    Ok((
+        Domain::Leaf(Criterion {
+            path: path.clone(),
+            operator,
+            value,
+        }),
+        value_depth + 1,
+    ))
 }
 
-fn kind(value: &Value) -> &'static str {
+/// The kind of a JSON value, for messages that must not show the value.
+pub(super) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
+        Value::Number(n) if n.is_f64() => "a decimal number",
+        Value::Number(_) => "an integer",
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Empty;
+
+    impl crate::domain::Record for Empty {
+        fn id(&self) -> i64 {
+            1
+        }
+        fn value(&self, _field: &str) -> Value {
+            Value::Null
+        }
+        fn related(&self, _field: &str) -> Option<Vec<Box<dyn crate::domain::Record + '_>>> {
+            None
+        }
+    }
+
+    fn nots(n: usize) -> Value {
+        let mut items = vec![json!("!"); n];
+        items.push(json!(["income", "<", 10]));
+        Value::Array(items)
+    }
+
+    #[test]
+    fn deep_domains_are_bounded() {
+        // As deep as allowed: parses, evaluates, writes and drops without exhausting the stack
+        // of a test thread (2 MiB, unoptimised).
+        let deep = from_json(&nots(MAX_DEPTH - 1)).unwrap();
+        let record = Empty;
+        let _ = deep.matches(&record);
+        assert_eq!(deep.to_json(), nots(MAX_DEPTH - 1));
+        let _ = deep.normalize().canonical();
+
+        assert!(matches!(
+            from_json(&nots(MAX_DEPTH + 5)),
+            Err(DomainError::TooDeep { .. })
+        ));
+        let mut nested = json!([]);
+        for _ in 0..MAX_SUB_DOMAINS {
+            nested = json!([["reg_ids", "any", nested]]);
+        }
+        assert!(from_json(&nested).is_ok());
+        nested = json!([["reg_ids", "any", nested]]);
+        assert!(matches!(
+            from_json(&nested),
+            Err(DomainError::TooDeep { .. })
+        ));
+        let ors: Vec<Value> = std::iter::repeat_n(json!("|"), 199)
+            .chain((0..200).map(|i| json!(["id", "=", i])))
+            .collect();
+        assert!(from_json(&Value::Array(ors)).is_ok());
     }
 }

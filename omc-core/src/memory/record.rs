@@ -4,11 +4,30 @@ use crate::domain::Record;
 use serde_json::{Map, Value};
 
 /// A registrant row.
+///
+/// Its ids of other types than the VID and token types come from the seed's `reg_ids` field, a
+/// list of `{"id_type": "<type name>", "value": "..."}` (as tests and the domain conformance
+/// fixture give them); they are seen by domains only.
 #[derive(Clone, Default)]
 pub(super) struct Partner {
     pub(super) fields: Map<String, Value>,
     /// (id type name, value) of each of its ids.
     pub(super) ids: Vec<(String, String)>,
+}
+
+/// The (type, value) pairs of a seed's `reg_ids` field.
+fn other_ids(fields: &Map<String, Value>) -> impl Iterator<Item = (&str, &str)> {
+    fields
+        .get("reg_ids")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            Some((
+                entry.get("id_type")?.as_str()?,
+                entry.get("value")?.as_str()?,
+            ))
+        })
 }
 
 impl Partner {
@@ -42,6 +61,9 @@ impl Record for PartnerView<'_> {
     }
 
     fn value(&self, field: &str) -> Value {
+        if field == "reg_ids" {
+            return Value::Null;
+        }
         self.partner
             .fields
             .get(field)
@@ -54,6 +76,8 @@ impl Record for PartnerView<'_> {
             self.partner
                 .ids
                 .iter()
+                .map(|(t, v)| (t.as_str(), v.as_str()))
+                .chain(other_ids(&self.partner.fields))
                 .enumerate()
                 .map(|(i, (t, v))| {
                     Box::new(RegIdView {

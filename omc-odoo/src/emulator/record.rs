@@ -8,7 +8,7 @@
 use super::schema::{Fault, Kind, Model};
 use super::store::{Row, Store, many2one_id};
 use omc_core::Domain;
-use omc_core::domain::{Criterion, CriterionValue, Operator, Record};
+use omc_core::domain::{Criterion, CriterionValue, DomainError, Operator, Record};
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -81,7 +81,8 @@ impl Record for RowRef<'_> {
     }
 }
 
-/// Parses a JSON domain and checks every path against the model, as Odoo does before searching.
+/// Parses a JSON domain and checks every path against the model, as Odoo does before searching,
+/// refusing a malformed one with the exception and message Odoo 17 raises for it.
 pub(crate) fn parse_domain(
     store: &Store,
     model: Model,
@@ -91,31 +92,161 @@ pub(crate) fn parse_domain(
         None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(Domain::True),
         Some(v) => v,
     };
-    let domain =
-        Domain::from_json(value).map_err(|e| Fault::value_error(format!("Invalid domain: {e}")))?;
-    check(store, model, &domain)?;
+    let domain = Domain::from_json(value).map_err(|e| refusal(value, &e))?;
+    check_list(store, model, &domain)?;
     Ok(domain)
 }
 
-fn check(store: &Store, model: Model, domain: &Domain) -> Result<(), Fault> {
+/// Odoo's exception for a domain its `expression` module cannot read.
+fn refusal(domain: &Value, error: &DomainError) -> Fault {
+    let element = error.position().and_then(|at| element_at(domain, &at.0));
+    let shown = element.map(python_repr).unwrap_or_default();
+    match error {
+        DomainError::NotAList { at, .. } if at.0.is_empty() => Fault::value_error(
+            "Domains to normalize must have a 'domain' form: a list or tuple of domain components",
+        ),
+        DomainError::MissingOperands { at, .. } => {
+            // Odoo names the (sub-)domain list the operator sits in.
+            let list = match at.0.split_last() {
+                Some((_, [])) | None => Some(domain),
+                Some((_, parent)) => element_at(domain, parent).and_then(|leaf| leaf.get(2)),
+            };
+            Fault::value_error(format!(
+                "Domain {} is syntactically not correct.",
+                list.map(python_repr).unwrap_or_default()
+            ))
+        }
+        DomainError::BadElement { .. } if matches!(element, Some(Value::Object(_))) => {
+            Fault::type_error("unhashable type: 'dict'")
+        }
+        DomainError::BadCriterion { .. } if element.is_some_and(is_well_formed_leaf) => {
+            Fault::value_error(format!("Invalid domain term {}", leaf_repr(element)))
+        }
+        DomainError::BadElement { .. }
+        | DomainError::BadCriterion { .. }
+        | DomainError::UnknownOperator { .. } => {
+            Fault::value_error(format!("Invalid leaf {}", leaf_repr(element)))
+        }
+        DomainError::TooDeep { .. } => Fault::server_named(
+            "builtins.RecursionError",
+            "maximum recursion depth exceeded",
+        ),
+        other => Fault::value_error(format!("Invalid domain: {other} {shown}")),
+    }
+}
+
+/// A criterion Odoo's `is_leaf` accepts: three parts, a field name, a known operator.
+fn is_well_formed_leaf(element: &Value) -> bool {
+    match element.as_array().map(Vec::as_slice) {
+        Some([Value::String(field), Value::String(op), _]) => {
+            !field.is_empty() && Operator::parse(op).is_some()
+        }
+        _ => false,
+    }
+}
+
+/// The element at a position (indices into the list, then into an `any` sub-domain).
+fn element_at<'a>(domain: &'a Value, path: &[usize]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let element = domain.as_array()?.get(*first)?;
+    if rest.is_empty() {
+        return Some(element);
+    }
+    element_at(element.as_array()?.get(2)?, rest)
+}
+
+/// A leaf as Python prints a tuple (Odoo turns a domain's terms into tuples).
+fn leaf_repr(element: Option<&Value>) -> String {
+    match element {
+        Some(Value::Array(parts)) => {
+            let inner: Vec<String> = parts.iter().map(python_repr).collect();
+            match inner.len() {
+                1 => format!("({},)", inner[0]),
+                _ => format!("({})", inner.join(", ")),
+            }
+        }
+        // Python's `str` of a string is the string itself.
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => python_repr(other),
+        None => String::new(),
+    }
+}
+
+/// A JSON value as Python's `repr` prints it.
+fn python_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let quote = if s.contains('\'') && !s.contains('"') {
+                '"'
+            } else {
+                '\''
+            };
+            let mut out = String::from(quote);
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    c if c == quote => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push(quote);
+            out
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(python_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    python_repr(&Value::from(k.as_str())),
+                    python_repr(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn check_list(store: &Store, model: Model, domain: &Domain) -> Result<(), Fault> {
     match domain {
         Domain::True | Domain::False => Ok(()),
         Domain::Leaf(c) => check_leaf(store, model, c),
         Domain::And(a, b) | Domain::Or(a, b) => {
-            check(store, model, a)?;
-            check(store, model, b)
+            check_list(store, model, a)?;
+            check_list(store, model, b)
         }
-        Domain::Not(a) => check(store, model, a),
+        Domain::Not(a) => check_list(store, model, a),
+        Domain::All(terms) => terms.iter().try_for_each(|t| check_list(store, model, t)),
     }
 }
 
 fn check_leaf(store: &Store, model: Model, c: &Criterion) -> Result<(), Fault> {
+    let leaf = || {
+        let value = match &c.value {
+            CriterionValue::Value(v) => v.clone(),
+            CriterionValue::Domain(d) => d.to_json(),
+        };
+        leaf_repr(Some(&serde_json::json!([
+            c.path,
+            c.operator.as_str(),
+            value
+        ])))
+    };
     let invalid = |m: Model, f: &str| {
-        Fault::value_error(format!(
-            "Invalid field {}.{f} in leaf {}",
-            m.name(),
-            Domain::Leaf(c.clone())
-        ))
+        Fault::value_error(format!("Invalid field {}.{f} in leaf {}", m.name(), leaf()))
     };
     let mut current = model;
     let mut kind = Kind::Id;
@@ -130,18 +261,16 @@ fn check_leaf(store: &Store, model: Model, c: &Criterion) -> Result<(), Fault> {
     }
     match (&c.value, c.operator) {
         (CriterionValue::Domain(sub), Operator::Any | Operator::NotAny) => match kind.target() {
-            Some(target) => check(store, target, sub),
+            Some(target) => check_list(store, target, sub),
             None => Err(Fault::value_error(format!(
-                "Operator '{}' applies to relational fields only",
+                "Invalid domain term {}: operator '{}' applies to relational fields only",
+                leaf(),
                 c.operator
             ))),
         },
-        (CriterionValue::Domain(_), _) | (_, Operator::Any | Operator::NotAny) => {
-            Err(Fault::value_error(format!(
-                "Invalid domain: operator '{}' with this value",
-                c.operator
-            )))
-        }
+        (CriterionValue::Domain(_), _) | (_, Operator::Any | Operator::NotAny) => Err(
+            Fault::value_error(format!("Invalid domain term {}", leaf())),
+        ),
         _ => Ok(()),
     }
 }
@@ -301,6 +430,7 @@ fn conjuncts(domain: &Domain) -> Vec<&Criterion> {
             out.extend(conjuncts(b));
             out
         }
+        Domain::All(terms) => terms.iter().flat_map(conjuncts).collect(),
         _ => Vec::new(),
     }
 }

@@ -136,6 +136,11 @@ impl Fault {
         }
     }
 
+    /// Any other Python exception, by its qualified name.
+    pub(crate) fn server_named(name: &'static str, message: impl Into<String>) -> Self {
+        Self::server(name, message)
+    }
+
     pub(crate) fn access_denied() -> Self {
         Self::server("odoo.exceptions.AccessDenied", "Access Denied")
     }

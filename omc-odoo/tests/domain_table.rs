@@ -1,0 +1,161 @@
+//! The domain conformance tables over JSON-RPC against the Odoo emulator: `search_count` and
+//! `search_read` give the registrants Odoo gives, and a malformed domain comes back in Odoo's
+//! error envelope.
+#![cfg(feature = "emulator")]
+
+use omc_core::conformance::domain::{NATIONAL_ID, NATIONAL_IDS, cases, malformed, registrants};
+use omc_odoo::emulator::{OdooEmulator, RunningOdoo};
+use serde_json::{Value, json};
+
+/// `execute_kw` as admin; the whole JSON-RPC answer, with its HTTP status.
+async fn execute_kw(
+    http: &reqwest::Client,
+    odoo: &RunningOdoo,
+    model: &str,
+    method: &str,
+    args: Value,
+    kwargs: Value,
+) -> (u16, Value) {
+    let body = json!({
+        "jsonrpc": "2.0", "method": "call", "id": 1,
+        "params": {"service": "object", "method": "execute_kw",
+                   "args": [odoo.database(), 2, "admin", model, method, args, kwargs]}
+    });
+    let response = http
+        .post(odoo.base_url().join("jsonrpc").unwrap())
+        .json(&body)
+        .send()
+        .await
+        .expect("jsonrpc");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+async fn fixture_odoo(http: &reqwest::Client) -> RunningOdoo {
+    let odoo = OdooEmulator::builder().start().await.expect("emulator");
+    odoo.seed(registrants());
+    let national = odoo
+        .id_type_id(NATIONAL_ID)
+        .expect("the emulator holds national ids");
+    let rows: Vec<Value> = NATIONAL_IDS
+        .iter()
+        .map(|(partner, value)| json!({"partner_id": partner, "id_type": national, "value": value}))
+        .collect();
+    let (_, created) = execute_kw(
+        http,
+        &odoo,
+        "g2p.reg.id",
+        "create",
+        json!([rows]),
+        json!({}),
+    )
+    .await;
+    assert!(created["result"].is_array(), "{created}");
+    odoo
+}
+
+#[tokio::test]
+async fn every_case_through_search_count_and_search_read() {
+    let http = reqwest::Client::new();
+    let odoo = fixture_odoo(&http).await;
+    let mut failures = Vec::new();
+    for case in cases() {
+        let domain = case.json();
+        let (_, count) = execute_kw(
+            &http,
+            &odoo,
+            "res.partner",
+            "search_count",
+            json!([domain]),
+            json!({}),
+        )
+        .await;
+        if count["result"] != json!(case.expected.len()) {
+            failures.push(format!(
+                "search_count {}: expected {}, got {count}",
+                case.text,
+                case.expected.len()
+            ));
+        }
+        // Pages of 4 with keyset paging on id, as OMC reads.
+        let mut got = Vec::new();
+        let mut after = 0;
+        loop {
+            let paged = if domain.as_array().unwrap().is_empty() {
+                json!([["id", ">", after]])
+            } else {
+                omc_core::Domain::from_json(&domain)
+                    .unwrap()
+                    .and(omc_core::Domain::from_json(&json!([["id", ">", after]])).unwrap())
+                    .to_json()
+            };
+            let (_, page) = execute_kw(
+                &http,
+                &odoo,
+                "res.partner",
+                "search_read",
+                json!([paged]),
+                json!({"fields": ["id"], "limit": 4, "order": "id asc"}),
+            )
+            .await;
+            let Some(rows) = page["result"].as_array() else {
+                failures.push(format!("search_read {}: {page}", case.text));
+                break;
+            };
+            let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+            let Some(last) = ids.last() else { break };
+            after = *last;
+            got.extend(ids);
+        }
+        if got != case.expected {
+            failures.push(format!(
+                "search_read {}: expected {:?}, got {got:?}",
+                case.text, case.expected
+            ));
+        }
+    }
+    odoo.shutdown().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn every_malformed_domain_gets_odoos_error_envelope() {
+    let http = reqwest::Client::new();
+    let odoo = fixture_odoo(&http).await;
+    let mut failures = Vec::new();
+    for case in malformed() {
+        let Some(expected) = case.odoo else { continue };
+        let domain: Value = serde_json::from_str(case.text).expect("the case is JSON");
+        for (method, args, kwargs) in [
+            ("search_count", json!([domain]), json!({})),
+            (
+                "search_read",
+                json!([domain]),
+                json!({"fields": ["id"], "limit": 10}),
+            ),
+        ] {
+            let (status, answer) =
+                execute_kw(&http, &odoo, "res.partner", method, args, kwargs).await;
+            let error = &answer["error"];
+            let message = error["data"]["message"].as_str().unwrap_or_default();
+            let ok = status == 200
+                && answer.get("result").is_none()
+                && error["code"] == 200
+                && error["message"] == "Odoo Server Error"
+                && error["data"]["name"] == expected.name
+                && message.starts_with(expected.message)
+                && error["data"]["arguments"][0] == message
+                && error["data"]["debug"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("Traceback"));
+            if !ok {
+                failures.push(format!(
+                    "{method} {}:\n  expected {} {}\n  got {status} {answer}",
+                    case.text, expected.name, expected.message
+                ));
+            }
+        }
+    }
+    odoo.shutdown().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
