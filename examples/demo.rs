@@ -1,31 +1,43 @@
 //! A whole tokenisation against the emulators, as an OpenG2P operator configures it.
 //!
 //! Starts the Odoo/OpenG2P emulator and the MTS emulator on free loopback ports, seeds
-//! registrants with VIDs, runs the connector once (OpenG2P's default filter and fields, callback
-//! auth type `odoo`), checks the registry afterwards over JSON-RPC, and prints a summary.
+//! registrants with VIDs, runs the connector once (OpenG2P's default filter and fields), checks
+//! the registry afterwards over JSON-RPC, and prints a summary.
 //!
 //! ```text
 //! cargo run --release --example demo -- [--registrants N] [--seed S] [--json]
 //!                                        [--mts-url URL --partner-id ID]
+//!                                        [--sink odoo|self-hosted|openg2p-api]
 //! ```
+//!
+//! `--sink` picks how results come back: `odoo` (the default: MTS logs in to Odoo and creates
+//! each token id through the web client's `call_kw`), `self-hosted` (MTS calls OMC's own
+//! receiver, served in process on a loopback port, with bulk callbacks and a per-run bearer
+//! secret; the receiver stores the tokens through `OdooRegistry`), or `openg2p-api` (MTS calls
+//! OpenG2P's `update_individual` REST API with HTTP Basic, one callback per record).
 //!
 //! Exits non-zero when any registrant is unaccounted for.
 
 // A command-line program: it prints its summary.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "callback_server/router.rs"]
+mod router;
+
 use omc::connector::Connector;
 use omc::core::config::{AuthType, CallbackSettings, JobType, OdooSettings};
 use omc::core::engine::{EngineSettings, WaitPolicy};
 use omc::core::fixture::synthetic_vid;
+use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
 use omc::core::token::mock_token;
-use omc::core::{ConnectorConfig, IdTypes, RunReport, Token};
+use omc::core::{ConnectorConfig, IdTypes, RunReport, SelfHostedSink, Token};
 use omc::mts::emulator::MtsEmulator;
-use omc::odoo::OdooClient;
 use omc::odoo::emulator::OdooEmulator;
+use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -33,7 +45,26 @@ const DATABASE: &str = "openg2p";
 const LOGIN: &str = "admin";
 const PASSWORD: &str = "admin";
 
+/// How MTS delivers results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SinkKind {
+    Odoo,
+    SelfHosted,
+    OpenG2pApi,
+}
+
+impl SinkKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Odoo => "odoo",
+            Self::SelfHosted => "self-hosted",
+            Self::OpenG2pApi => "openg2p-api",
+        }
+    }
+}
+
 struct Args {
+    sink: SinkKind,
     registrants: usize,
     seed: u64,
     json: bool,
@@ -43,6 +74,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
+        sink: SinkKind::Odoo,
         registrants: 1000,
         seed: 7,
         json: false,
@@ -71,10 +103,19 @@ fn parse_args() -> Result<Args, String> {
                 )
             }
             "--partner-id" => args.partner_id = value("--partner-id")?,
+            "--sink" => {
+                args.sink = match value("--sink")?.as_str() {
+                    "odoo" => SinkKind::Odoo,
+                    "self-hosted" => SinkKind::SelfHosted,
+                    "openg2p-api" => SinkKind::OpenG2pApi,
+                    other => return Err(format!("--sink: unknown sink '{other}'")),
+                }
+            }
             "--json" => args.json = true,
             "--help" | "-h" => {
                 return Err("usage: demo [--registrants N] [--seed S] [--json] \
-                            [--mts-url URL --partner-id ID]"
+                            [--mts-url URL --partner-id ID] \
+                            [--sink odoo|self-hosted|openg2p-api]"
                     .into());
             }
             other => return Err(format!("unknown argument '{other}' (try --help)")),
@@ -147,6 +188,7 @@ async fn check_registry(base_url: Url, args: &Args) -> Result<Check, String> {
 
 fn summary(args: &Args, report: &RunReport, check: &Check, seconds: f64) -> Value {
     json!({
+        "sink": args.sink.name(),
         "registrants": args.registrants,
         "selected": report.selected,
         "tokenized": report.tokenised,
@@ -156,6 +198,8 @@ fn summary(args: &Args, report: &RunReport, check: &Check, seconds: f64) -> Valu
         "already_tokenized": report.already_tokenised,
         "requests": report.requests,
         "batch_errors": report.batch_errors,
+        "refused_callbacks": report.refused_callbacks,
+        "duplicate_groups": report.duplicate_groups.len(),
         "registry_tokens": check.tokens,
         "registry_vids": check.vids,
         "tokens_verified": check.tokens_matching,
@@ -167,6 +211,7 @@ fn summary(args: &Args, report: &RunReport, check: &Check, seconds: f64) -> Valu
 fn print_summary(s: &Value) {
     println!("OMC demo: one tokenisation against the Odoo and MTS emulators");
     for key in [
+        "sink",
         "registrants",
         "selected",
         "tokenized",
@@ -226,10 +271,41 @@ async fn run(args: Args) -> Result<bool, String> {
         },
         ..EngineSettings::from(&config)
     };
-    let connector = Connector::new(&config, settings).map_err(|e| e.to_string())?;
+    let engine = match args.sink {
+        SinkKind::Odoo => {
+            Connector::new(&config, settings)
+                .map_err(|e| e.to_string())?
+                .engine
+        }
+        SinkKind::SelfHosted => {
+            let client = OdooClient::builder()
+                .base_url(odoo.base_url())
+                .database(DATABASE)
+                .login(LOGIN)
+                .password(SecretString::from(PASSWORD))
+                .build()
+                .map_err(|e| e.to_string())?;
+            let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
+            let sink = Arc::new(self_hosted(registry).await?);
+            Connector::with_sink(&config, settings, sink)
+                .map_err(|e| e.to_string())?
+                .engine
+        }
+        SinkKind::OpenG2pApi => {
+            let sink = OpenG2pApiSink::new(
+                &odoo.base_url(),
+                LOGIN,
+                SecretString::from(PASSWORD),
+                &IdTypes::default(),
+            )
+            .map_err(|e| e.to_string())?;
+            Connector::with_sink(&config, settings, Arc::new(sink))
+                .map_err(|e| e.to_string())?
+                .engine
+        }
+    };
     let started = Instant::now();
-    let report = connector
-        .engine
+    let report = engine
         .run_once()
         .await
         .map_err(|e| format!("run failed: {e}"))?;
@@ -255,6 +331,19 @@ async fn run(args: Args) -> Result<bool, String> {
         eprintln!("some registrants are unaccounted for");
     }
     Ok(accounted)
+}
+
+/// OMC's receiver served in process on a loopback port, and the sink that points MTS at it.
+async fn self_hosted(registry: Arc<OdooRegistry>) -> Result<SelfHostedSink, String> {
+    let receiver = Arc::new(CallbackReceiver::new(registry, ReceiverSettings::default()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("binding the receiver: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = router::router(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let public_url = Url::parse(&format!("http://{addr}/")).map_err(|e| e.to_string())?;
+    Ok(SelfHostedSink::new(receiver, public_url))
 }
 
 #[tokio::main]

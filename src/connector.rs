@@ -2,6 +2,7 @@
 
 use omc_core::config::AuthType;
 use omc_core::engine::EngineSettings;
+use omc_core::sink::DynCallbackSink;
 use omc_core::{ConnectorConfig, Engine, IdTypes};
 use omc_mts::MtsClient;
 use omc_odoo::{OdooCallbackSink, OdooClient, OdooRegistry};
@@ -44,20 +45,15 @@ impl Connector {
     /// [`OdooCallbackSink`], with `settings` for the engine (start from
     /// `EngineSettings::from(&config)`).
     pub fn new(config: &ConnectorConfig, settings: EngineSettings) -> Result<Self, ConnectError> {
-        let client = OdooClient::builder()
-            .base_url(config.odoo.base_url.clone())
-            .database(config.odoo.database.clone())
-            .login(config.odoo.login.clone())
-            .password(config.odoo.password.clone())
-            .build()
-            .map_err(ConnectError::Odoo)?;
         let id_types: IdTypes = config.id_types.clone();
-        let registry = OdooRegistry::new(client, id_types);
+        let registry = OdooRegistry::new(Self::odoo_client(config)?, id_types);
         let callback = &config.callback;
         if callback.auth_type != AuthType::Odoo {
             return Err(ConnectError::Unsupported {
                 setting: "callback.auth_type",
-                message: "only auth type odoo is wired to a callback sink so far".into(),
+                message: "only auth type odoo is wired from the configuration; for the \
+                          self-hosted or OpenG2P API sinks use Connector::with_sink"
+                    .into(),
             });
         }
         if callback.bulk {
@@ -82,11 +78,43 @@ impl Connector {
         for (name, value) in &callback.extra_headers {
             sink = sink.with_header(name.clone(), value.clone());
         }
+        Self::assemble(config, settings, registry, Arc::new(sink))
+    }
+
+    /// Wires `config` to an [`OdooRegistry`] and an [`MtsClient`] with a sink of the caller's
+    /// choosing: an `omc_core::SelfHostedSink` whose receiver the embedding service mounts
+    /// (its receiver stores through any `Registry`), or an
+    /// [`omc_odoo::OpenG2pApiSink`]. The configuration's callback settings are not used.
+    pub fn with_sink(
+        config: &ConnectorConfig,
+        settings: EngineSettings,
+        sink: DynCallbackSink,
+    ) -> Result<Self, ConnectError> {
+        let registry = OdooRegistry::new(Self::odoo_client(config)?, config.id_types.clone());
+        Self::assemble(config, settings, registry, sink)
+    }
+
+    fn odoo_client(config: &ConnectorConfig) -> Result<OdooClient, ConnectError> {
+        OdooClient::builder()
+            .base_url(config.odoo.base_url.clone())
+            .database(config.odoo.database.clone())
+            .login(config.odoo.login.clone())
+            .password(config.odoo.password.clone())
+            .build()
+            .map_err(ConnectError::Odoo)
+    }
+
+    fn assemble(
+        config: &ConnectorConfig,
+        settings: EngineSettings,
+        registry: OdooRegistry,
+        sink: DynCallbackSink,
+    ) -> Result<Self, ConnectError> {
         let seeder = MtsClient::builder(config.mts_url.clone())
             .build()
             .map_err(ConnectError::Mts)?;
         let registry = Arc::new(registry);
-        let engine = Engine::new(registry.clone(), Arc::new(seeder), Arc::new(sink), settings);
+        let engine = Engine::new(registry.clone(), Arc::new(seeder), sink, settings);
         Ok(Self { registry, engine })
     }
 }

@@ -2,10 +2,10 @@
 //! and run against the emulators.
 
 use omc::connector::Connector;
+use omc::core::ConnectorConfig;
 use omc::core::config::{Environment, Format, import_openg2p};
 use omc::core::engine::{EngineSettings, WaitPolicy};
 use omc::core::fixture::synthetic;
-use omc::core::ConnectorConfig;
 use omc::mts::emulator::MtsEmulator;
 use omc::odoo::emulator::OdooEmulator;
 use std::time::Duration;
@@ -35,32 +35,61 @@ const EXPORT: &str = r#"{
 
 #[tokio::test]
 async fn an_imported_connector_runs_once_its_mapping_is_fixed() {
-    let odoo = OdooEmulator::builder().database("openg2p").user("admin", "admin").start().await.unwrap();
+    let odoo = OdooEmulator::builder()
+        .database("openg2p")
+        .user("admin", "admin")
+        .start()
+        .await
+        .unwrap();
     odoo.seed(synthetic(60, 11));
     let mts = MtsEmulator::builder().start().await.unwrap();
     let base = odoo.base_url().to_string();
-    let export = EXPORT
-        .replace("ODOO/", &base)
-        .replace("http://mosip-token-seeder.mosip-token-seeder", mts.base_url().as_str());
+    let export = EXPORT.replace("ODOO/", &base).replace(
+        "http://mosip-token-seeder.mosip-token-seeder",
+        mts.base_url().as_str(),
+    );
     let imported = import_openg2p(&export, "export.json").unwrap();
-    let env = Environment::from_vars([("OMC_CALLBACK__PASSWORD", "admin"), ("OMC_ODOO__PASSWORD", "admin")]);
-    let refused = ConnectorConfig::from_text(&imported.toml, Format::Toml, "imported.toml", &env).unwrap_err();
-    assert!(refused.problems.iter().all(|p| p.setting.starts_with("mapping.")), "{refused}");
+    let env = Environment::from_vars([
+        ("OMC_CALLBACK__PASSWORD", "admin"),
+        ("OMC_ODOO__PASSWORD", "admin"),
+    ]);
+    let refused = ConnectorConfig::from_text(&imported.toml, Format::Toml, "imported.toml", &env)
+        .unwrap_err();
+    assert!(
+        refused
+            .problems
+            .iter()
+            .all(|p| p.setting.starts_with("mapping.")),
+        "{refused}"
+    );
     let fixed = imported
         .toml
-        .replace("name = [\"name\"]", "name = [\"given_name\", \"family_name\"]")
+        .replace(
+            "name = [\"name\"]",
+            "name = [\"given_name\", \"family_name\"]",
+        )
         .replace("dob = \"dob\"", "dob = \"birthdate\"")
         .replace("phoneNumber = \"phoneNumber\"", "phoneNumber = \"phone\"")
         .replace("emailId = \"emailId\"", "emailId = \"email\"")
-        .replace("fullAddress = [\"fullAddress\"]", "fullAddress = [\"address\"]");
+        .replace(
+            "fullAddress = [\"fullAddress\"]",
+            "fullAddress = [\"address\"]",
+        );
     let config = ConnectorConfig::from_text(&fixed, Format::Toml, "fixed.toml", &env).unwrap();
     let settings = EngineSettings {
-        wait: WaitPolicy { poll_interval: Duration::from_millis(10), ..WaitPolicy::default() },
+        wait: WaitPolicy {
+            poll_interval: Duration::from_millis(10),
+            ..WaitPolicy::default()
+        },
         ..EngineSettings::from(&config)
     };
     let connector = Connector::new(&config, settings).unwrap();
     let report = connector.engine.run_once().await.unwrap();
-    assert_eq!((report.selected, report.tokenised, report.vids_removed), (60, 60, 60), "{report:?}");
+    assert_eq!(
+        (report.selected, report.tokenised, report.vids_removed),
+        (60, 60, 60),
+        "{report:?}"
+    );
     assert_eq!(odoo.count_ids("MOSIP UIN TOKEN"), 60);
     assert_eq!(odoo.count_ids("MOSIP VID"), 0);
 }

@@ -206,6 +206,12 @@ impl Registry for RacingCleanup {
     async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, RegistryError> {
         self.inner.remove_vids(ids).await
     }
+    async fn holders(
+        &self,
+        tokens: &[Token],
+    ) -> Result<BTreeMap<Token, Vec<RegistrantId>>, RegistryError> {
+        self.inner.holders(tokens).await
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,8 @@
 //! - the connector configuration model ([`config`]);
 //! - the Odoo domain language ([`domain`]);
 //! - the run engine that drives the traits ([`engine`]);
+//! - the self-hosted callback receiver and its sink ([`receiver`]), framework-free, for services
+//!   that want MTS to call them;
 //! - in-memory implementations of the three traits for embedders' tests ([`memory`]), and, behind
 //!   the `conformance` feature, the conformance suites every implementation must pass.
 //!
@@ -21,6 +23,7 @@ pub mod fixture;
 pub mod jq;
 pub mod memory;
 pub mod pii;
+pub mod receiver;
 pub mod registry;
 pub mod rules;
 pub mod seeder;
@@ -35,6 +38,9 @@ pub use domain::Domain;
 pub use engine::{Engine, EngineSettings, RunReport};
 pub use error::{RegistryError, SeederError, SinkError};
 pub use pii::{PersonalRecord, Token, Vid};
+pub use receiver::{CallbackReceiver, SelfHostedSink};
 pub use registry::{Candidate, CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport};
 pub use seeder::{Mapping, RequestId, RequestStatus, SeedRequest, TokenSeeder};
-pub use sink::{CallbackAuth, CallbackSink, Delivery, HttpMethod, ResultPath, SeedResult};
+pub use sink::{
+    CallbackAuth, CallbackSink, Delivery, DeliveryProblems, HttpMethod, ResultPath, SeedResult,
+};

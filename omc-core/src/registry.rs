@@ -117,6 +117,16 @@ pub trait Registry: fmt::Debug + Send + Sync + 'static {
     /// Removes the VID ids of the given registrants and returns how many were removed.
     /// Idempotent: a VID already gone is not an error.
     async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, RegistryError>;
+
+    /// For each of the given tokens held by at least one registrant, the registrants holding it
+    /// as their token id, in ascending id order; tokens nobody holds are absent.
+    ///
+    /// This is what deduplication rests on: a token is derived from the person, so two holders
+    /// of one token are one person registered twice.
+    async fn holders(
+        &self,
+        tokens: &[Token],
+    ) -> Result<BTreeMap<Token, Vec<RegistrantId>>, RegistryError>;
 }
 
 /// A registry chosen at run time.

@@ -6,7 +6,7 @@ use crate::registry::RegistrantId;
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 use url::Url;
@@ -212,6 +212,37 @@ pub struct RecordFailure {
     pub message: String,
 }
 
+/// What went wrong delivering results to a receiving sink, for the run report. No personal
+/// data: reasons, counts and registrant ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryProblems {
+    /// Callbacks (and logins) the sink refused, by reason: a failed authentication, a malformed
+    /// body, a registrant the connector did not send. MTS ignores these answers, so this is
+    /// where an operator learns of them.
+    pub refused: BTreeMap<String, u64>,
+    /// Registrants that already held a different token: not overwritten.
+    pub conflicts: BTreeSet<RegistrantId>,
+    /// Registrants sharing one token (one person registered more than once), each group in
+    /// ascending id order.
+    pub duplicate_groups: BTreeSet<Vec<RegistrantId>>,
+}
+
+impl DeliveryProblems {
+    /// True when nothing went wrong.
+    pub fn is_empty(&self) -> bool {
+        self.refused.is_empty() && self.conflicts.is_empty() && self.duplicate_groups.is_empty()
+    }
+
+    /// Adds `other`'s problems to these.
+    pub fn merge(&mut self, other: DeliveryProblems) {
+        for (reason, n) in other.refused {
+            *self.refused.entry(reason).or_default() += n;
+        }
+        self.conflicts.extend(other.conflicts);
+        self.duplicate_groups.extend(other.duplicate_groups);
+    }
+}
+
 /// Where and how MTS delivers results, and how they come back to the engine.
 ///
 /// Implementations: [`MemorySink`](crate::memory::MemorySink), `omc_odoo::OdooCallbackSink`.
@@ -231,6 +262,19 @@ pub trait CallbackSink: fmt::Debug + Send + Sync + 'static {
     ) -> Result<BTreeMap<RegistrantId, RecordFailure>, SinkError> {
         let _ = ids;
         Ok(BTreeMap::new())
+    }
+
+    /// Called with a batch's registrants just before the batch is submitted, so that a
+    /// receiving sink accepts results for them (and refuses results for anyone else). Read-back
+    /// sinks keep the default, which does nothing.
+    async fn expect_results(&self, ids: &[RegistrantId]) {
+        let _ = ids;
+    }
+
+    /// The delivery problems seen since the last call (the call drains them); the engine
+    /// copies them into the report at the end of each run. Read-back sinks see none.
+    async fn delivery_problems(&self) -> DeliveryProblems {
+        DeliveryProblems::default()
     }
 }
 

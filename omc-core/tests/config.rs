@@ -1,7 +1,7 @@
 //! Loading, checking and writing connector configurations.
 
-use omc_core::config::{ConfigError, Environment, Format, import_openg2p};
 use omc_core::ConnectorConfig;
+use omc_core::config::{ConfigError, Environment, Format, import_openg2p};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -121,7 +121,12 @@ fn each_invalid_value_is_refused_naming_its_setting() {
         ("", "lang", "\"english\"", "lang"),
         ("", "interval_minutes", "0", "interval_minutes"),
         ("", "interval_minutes", "\"hourly\"", "interval_minutes"),
-        ("", "filter", "'[[\"is_registrant\", \"~\", true]]'", "filter"),
+        (
+            "",
+            "filter",
+            "'[[\"is_registrant\", \"~\", true]]'",
+            "filter",
+        ),
         ("", "filter", "'[\"&\", [\"a\", \"=\", 1]]'", "filter"),
         ("", "filter", "'not json'", "filter"),
         ("", "fields", "[\"id\", \"birth_date\"]", "fields[1]"),
@@ -130,31 +135,86 @@ fn each_invalid_value_is_refused_naming_its_setting() {
         ("", "batch_size", "50000", "batch_size"),
         ("", "max_in_flight", "0", "max_in_flight"),
         ("", "remove_vids", "\"yes\"", "remove_vids"),
-        ("", "mandatory_fields", "[\"name\", \"age\"]", "mandatory_fields[1]"),
+        (
+            "",
+            "mandatory_fields",
+            "[\"name\", \"age\"]",
+            "mandatory_fields[1]",
+        ),
         ("", "token_id_type", "\"MOSIP VID\"", "token_id_type"),
         ("", "output_format", "'{\"id\": .input.id'", "output_format"),
         ("", "output_format", "'empty'", "output_format"),
-        ("", "output_format", "'{\"token\": .output.token}'", "output_format"),
+        (
+            "",
+            "output_format",
+            "'{\"token\": .output.token}'",
+            "output_format",
+        ),
         ("", "batchsize", "10", "batchsize"),
         ("mapping", "name", "[\"name\"]", "mapping.name"),
         ("mapping", "dob", "\"dob\"", "mapping.dob"),
         ("mapping", "gender", "7", "mapping.gender"),
         ("mapping", "phone", "\"phone\"", "mapping.phone"),
         ("mapping", "vid", "\"national_vid\"", "mapping.vid"),
-        ("callback", "timeout_seconds", "0", "callback.timeout_seconds"),
-        ("callback", "timeout_seconds", "601", "callback.timeout_seconds"),
-        ("callback", "http_method", "\"DELETE\"", "callback.http_method"),
+        (
+            "callback",
+            "timeout_seconds",
+            "0",
+            "callback.timeout_seconds",
+        ),
+        (
+            "callback",
+            "timeout_seconds",
+            "601",
+            "callback.timeout_seconds",
+        ),
+        (
+            "callback",
+            "http_method",
+            "\"DELETE\"",
+            "callback.http_method",
+        ),
         ("callback", "auth_type", "\"oauth\"", "callback.auth_type"),
-        ("callback", "url", "\"mailto:x@example.org\"", "callback.url"),
-        ("callback", "password", "\"inline-password\"", "callback.password"),
-        ("callback", "password_env", "\"UNSET_VARIABLE\"", "callback.password"),
+        (
+            "callback",
+            "url",
+            "\"mailto:x@example.org\"",
+            "callback.url",
+        ),
+        (
+            "callback",
+            "password",
+            "\"inline-password\"",
+            "callback.password",
+        ),
+        (
+            "callback",
+            "password_env",
+            "\"UNSET_VARIABLE\"",
+            "callback.password",
+        ),
         ("callback", "username", "\"\"", "callback.username"),
         ("callback", "bulk", "true", "callback.bulk"),
-        ("callback", "timout_seconds", "10", "callback.timout_seconds"),
+        (
+            "callback",
+            "timout_seconds",
+            "10",
+            "callback.timout_seconds",
+        ),
         ("odoo", "base_url", "\"registry.example\"", "odoo.base_url"),
-        ("odoo", "password_file", "\"/nonexistent/omc-password\"", "odoo.password"),
+        (
+            "odoo",
+            "password_file",
+            "\"/nonexistent/omc-password\"",
+            "odoo.password",
+        ),
         ("odoo", "database", "\"\"", "odoo.database"),
-        ("tls", "ca_bundle", "\"/nonexistent/ca.pem\"", "tls.ca_bundle"),
+        (
+            "tls",
+            "ca_bundle",
+            "\"/nonexistent/ca.pem\"",
+            "tls.ca_bundle",
+        ),
     ];
     assert!(cases.len() >= 30);
     for (section, key, value, setting) in cases {
@@ -169,7 +229,10 @@ fn each_invalid_value_is_refused_naming_its_setting() {
         );
         let shown = error.to_string();
         assert!(shown.contains(setting), "{shown}");
-        assert!(!shown.contains("inline-password"), "a secret value in an error: {shown}");
+        assert!(
+            !shown.contains("inline-password"),
+            "a secret value in an error: {shown}"
+        );
     }
 }
 
@@ -178,11 +241,23 @@ fn every_problem_of_a_file_is_reported_together() {
     let text = with("", "batch_size", "0");
     let text = text.replace("timeout_seconds = 20", "timeout_seconds = 900");
     let text = text.replace("lang = ", "#");
-    let text = text.replace("interval_minutes = 60", "interval_minutes = 0\nlang = \"en\"");
+    let text = text.replace(
+        "interval_minutes = 60",
+        "interval_minutes = 0\nlang = \"en\"",
+    );
     let text = text.replace("dob = \"birthdate\"", "dob = \"dob\"");
     let error = load(&text).unwrap_err();
-    for setting in ["batch_size", "callback.timeout_seconds", "interval_minutes", "lang", "mapping.dob"] {
-        assert!(!error.about(setting).is_empty(), "{setting} missing from {error}");
+    for setting in [
+        "batch_size",
+        "callback.timeout_seconds",
+        "interval_minutes",
+        "lang",
+        "mapping.dob",
+    ] {
+        assert!(
+            !error.about(setting).is_empty(),
+            "{setting} missing from {error}"
+        );
     }
     assert!(error.problems.len() >= 5);
 }
@@ -190,7 +265,12 @@ fn every_problem_of_a_file_is_reported_together() {
 #[test]
 fn an_unknown_key_suggests_the_closest() {
     let error = load(&with("callback", "timout_seconds", "10")).unwrap_err();
-    assert!(error.to_string().contains("did you mean 'timeout_seconds'?"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("did you mean 'timeout_seconds'?"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -203,12 +283,16 @@ fn settings_round_trip_through_toml_json_and_the_builder() {
     let again = ConnectorConfig::from_text(&json, Format::Json, "again.json", &env()).unwrap();
     assert_eq!(again.to_tree(), c.to_tree());
     // The builder gives the same configuration as the file.
-    let built = ConnectorConfig::builder("openg2p-mosip", c.mts_url.clone(), omc_core::config::OdooSettings {
-        base_url: c.odoo.base_url.clone(),
-        database: c.odoo.database.clone(),
-        login: c.odoo.login.clone(),
-        password: c.odoo.password.clone(),
-    })
+    let built = ConnectorConfig::builder(
+        "openg2p-mosip",
+        c.mts_url.clone(),
+        omc_core::config::OdooSettings {
+            base_url: c.odoo.base_url.clone(),
+            database: c.odoo.database.clone(),
+            login: c.odoo.login.clone(),
+            password: c.odoo.password.clone(),
+        },
+    )
     .with_interval_minutes(60)
     .with_batch_size(300)
     .with_callback(omc_core::config::CallbackSettings {
@@ -222,7 +306,9 @@ fn settings_round_trip_through_toml_json_and_the_builder() {
     let built = c
         .secret_sources
         .iter()
-        .fold(built, |b, (k, v)| b.with_secret_source(k.clone(), v.clone()))
+        .fold(built, |b, (k, v)| {
+            b.with_secret_source(k.clone(), v.clone())
+        })
         .build();
     built.validate().unwrap();
     assert_eq!(built.to_tree(), c.to_tree());
@@ -244,13 +330,28 @@ fn the_environment_overlays_and_can_configure_alone() {
         ("OMC_ODOO__PASSWORD", PASSWORD),
     ];
     let c = ConnectorConfig::from_env(&Environment::from_vars(vars)).unwrap();
-    assert_eq!((c.name.as_str(), c.batch_size, c.callback.timeout_seconds), ("from-env", 250, 30));
+    assert_eq!(
+        (c.name.as_str(), c.batch_size, c.callback.timeout_seconds),
+        ("from-env", 250, 30)
+    );
     let written = c.to_toml();
-    assert!(written.contains("OMC_ODOO__PASSWORD"), "the source is named: {written}");
+    assert!(
+        written.contains("OMC_ODOO__PASSWORD"),
+        "the source is named: {written}"
+    );
     // Over a file, the environment wins.
     let mut vars: Vec<(String, String)> = vec![("OMC_BATCH_SIZE".into(), "42".into())];
-    vars.extend([("ODOO_PW", PASSWORD), ("MTS_ODOO_PW", PASSWORD), ("BASIC", HEADER_SECRET)].map(|(a, b)| (a.into(), b.into())));
-    let c = ConnectorConfig::from_text(VALID, Format::Toml, "t.toml", &Environment::from_vars(vars)).unwrap();
+    vars.extend(
+        [
+            ("ODOO_PW", PASSWORD),
+            ("MTS_ODOO_PW", PASSWORD),
+            ("BASIC", HEADER_SECRET),
+        ]
+        .map(|(a, b)| (a.into(), b.into())),
+    );
+    let c =
+        ConnectorConfig::from_text(VALID, Format::Toml, "t.toml", &Environment::from_vars(vars))
+            .unwrap();
     assert_eq!(c.batch_size, 42);
 }
 
@@ -282,20 +383,33 @@ fn a_known_password_appears_nowhere() {
         seen += &format!("{c:?}\n{c:#?}\n{}\n{}\n", c.to_toml(), c.to_json());
         seen += &format!("{:?}\n", c.callback);
         // Errors about secret settings.
-        let inline = VALID.replace("password_env = \"ODOO_PW\"", &format!("password = \"{PASSWORD}\""));
+        let inline = VALID.replace(
+            "password_env = \"ODOO_PW\"",
+            &format!("password = \"{PASSWORD}\""),
+        );
         let error = load(&inline).unwrap_err();
         seen += &format!("{error}\n{error:?}\n");
-        let bad_header = VALID.replace("Authorization = { env = \"BASIC\" }", "Authorization = { env = \"BASIC\", file = \"x\" }");
+        let bad_header = VALID.replace(
+            "Authorization = { env = \"BASIC\" }",
+            "Authorization = { env = \"BASIC\", file = \"x\" }",
+        );
         let error = load(&bad_header).unwrap_err();
         seen += &format!("{error}\n{error:?}\n");
         // A run with the in-memory adapters, logging.
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async {
             use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
-            let registry = Arc::new(MemoryRegistry::with_seeds(Default::default(), omc_core::fixture::synthetic(20, 1)));
+            let registry = Arc::new(MemoryRegistry::with_seeds(
+                Default::default(),
+                omc_core::fixture::synthetic(20, 1),
+            ));
             let sink = Arc::new(MemorySink::new(registry.clone()));
             let seeder = Arc::new(MemorySeeder::new("p", sink.clone()));
-            let engine = omc_core::Engine::new(registry, seeder, sink, omc_core::EngineSettings::from(&c));
+            let engine =
+                omc_core::Engine::new(registry, seeder, sink, omc_core::EngineSettings::from(&c));
             let report = engine.run_once().await.unwrap();
             seen += &format!("{report:?}\n{engine:?}\n");
         });
@@ -336,18 +450,44 @@ fn an_openg2p_export_imports_and_check_points_at_its_mapping() {
     let report = import_openg2p(OPENG2P_EXPORT, "export.json").unwrap();
     assert!(!report.toml.contains("exported-Password-99"));
     assert!(report.toml.contains("OMC_CALLBACK__PASSWORD"));
-    assert!(report.notes.iter().any(|n| n.contains("callback_auth_password")));
-    let env = Environment::from_vars([("OMC_CALLBACK__PASSWORD", "p"), ("OMC_ODOO__PASSWORD", "p")]);
-    let error = ConnectorConfig::from_text(&report.toml, Format::Toml, "imported.toml", &env).unwrap_err();
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("callback_auth_password"))
+    );
+    let env =
+        Environment::from_vars([("OMC_CALLBACK__PASSWORD", "p"), ("OMC_ODOO__PASSWORD", "p")]);
+    let error =
+        ConnectorConfig::from_text(&report.toml, Format::Toml, "imported.toml", &env).unwrap_err();
     let mapping: Vec<_> = error.about("mapping");
     assert!(!mapping.is_empty(), "{error}");
-    assert!(error.to_string().contains("OpenG2P's default mapping sends 'name'"), "{error}");
-    assert!(error.problems.iter().all(|p| p.setting.starts_with("mapping")), "only the mapping: {error}");
-    let fixed = report.toml.replace("name = [\"name\"]", "name = [\"given_name\", \"family_name\"]")
+    assert!(
+        error
+            .to_string()
+            .contains("OpenG2P's default mapping sends 'name'"),
+        "{error}"
+    );
+    assert!(
+        error
+            .problems
+            .iter()
+            .all(|p| p.setting.starts_with("mapping")),
+        "only the mapping: {error}"
+    );
+    let fixed = report
+        .toml
+        .replace(
+            "name = [\"name\"]",
+            "name = [\"given_name\", \"family_name\"]",
+        )
         .replace("dob = \"dob\"", "dob = \"birthdate\"")
         .replace("phoneNumber = \"phoneNumber\"", "phoneNumber = \"phone\"")
         .replace("emailId = \"emailId\"", "emailId = \"email\"")
-        .replace("fullAddress = [\"fullAddress\"]", "fullAddress = [\"address\"]");
+        .replace(
+            "fullAddress = [\"fullAddress\"]",
+            "fullAddress = [\"address\"]",
+        );
     let c = ConnectorConfig::from_text(&fixed, Format::Toml, "fixed.toml", &env).unwrap();
     assert_eq!(c.mapping, omc_core::Mapping::default());
 }

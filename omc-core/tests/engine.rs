@@ -249,6 +249,15 @@ impl Registry for RacingCleanup {
     async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, omc_core::RegistryError> {
         self.0.remove_vids(ids).await
     }
+    async fn holders(
+        &self,
+        tokens: &[omc_core::Token],
+    ) -> Result<
+        std::collections::BTreeMap<omc_core::Token, Vec<RegistrantId>>,
+        omc_core::RegistryError,
+    > {
+        self.0.holders(tokens).await
+    }
 }
 
 #[tokio::test]

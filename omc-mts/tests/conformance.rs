@@ -1,38 +1,23 @@
 //! omc-core's TokenSeeder conformance suite, run against MtsClient and the MTS emulator, with
-//! a loopback callback receiver turning callbacks into results.
+//! a loopback callback receiver turning callbacks into results with omc-core's own callback
+//! parser (the one the self-hosted sink uses).
 
 mod common;
 
 use async_trait::async_trait;
 use common::{Receiver, delivery};
 use omc_core::conformance::seeder::{SeederHarness, run_seeder_suite};
-use omc_core::registry::RegistrantId;
-use omc_core::sink::{CallbackAuth, RecordStatus, SeedResult};
-use omc_core::{Delivery, Token, TokenSeeder, Vid};
+use omc_core::receiver::{PayloadLimits, parse_results};
+use omc_core::sink::{CallbackAuth, SeedResult};
+use omc_core::{Delivery, TokenSeeder};
 use omc_mts::emulator::{MtsEmulator, RunningMts};
 use omc_mts::{MtsClient, RetryPolicy};
-use serde_json::Value;
 use std::sync::Arc;
 
 struct Harness {
     mts: RunningMts,
     receiver: Receiver,
     client: Arc<MtsClient>,
-}
-
-fn text(value: &Value) -> Option<String> {
-    value.as_str().map(String::from)
-}
-
-fn result(body: &Value) -> Option<SeedResult> {
-    Some(SeedResult {
-        registrant: RegistrantId(body["id"].as_i64()?),
-        vid: text(&body["vid"]).map(Vid::new),
-        status: serde_json::from_value::<RecordStatus>(body["status"].clone()).ok()?,
-        token: text(&body["token"]).map(Token::new),
-        error_code: text(&body["errorCode"]),
-        error_message: text(&body["errorMessage"]),
-    })
 }
 
 #[async_trait]
@@ -49,9 +34,8 @@ impl SeederHarness for Harness {
         self.receiver
             .calls()
             .iter()
-            .filter_map(|call| serde_json::from_slice::<Value>(&call.body).ok())
-            .flat_map(|body| body.as_array().cloned().unwrap_or_default())
-            .filter_map(|item| result(&item))
+            .filter_map(|call| parse_results(&call.body, &PayloadLimits::default()).ok())
+            .flatten()
             .collect()
     }
 

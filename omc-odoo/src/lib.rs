@@ -9,6 +9,8 @@
 //!   `g2p.id.type`, with bounded, batched requests;
 //! - [`OdooCallbackSink`]: the [`omc_core::CallbackSink`] for MTS's callback auth type `odoo`,
 //!   where MTS creates each token id in Odoo itself;
+//! - [`OpenG2pApiSink`]: the [`omc_core::CallbackSink`] where MTS calls OpenG2P 17's own
+//!   `update_individual` REST API with HTTP Basic;
 //! - behind the `emulator` feature, [`emulator`]: an in-memory Odoo speaking the same HTTP
 //!   protocols, for tests, the demo and benchmarks.
 //!
@@ -17,6 +19,7 @@
 
 mod client;
 mod error;
+mod openg2p;
 mod registry;
 mod sink;
 
@@ -25,5 +28,6 @@ pub mod emulator;
 
 pub use client::{OdooClient, OdooClientBuilder};
 pub use error::{ACCESS_DENIED, ACCESS_ERROR, MISSING_ERROR, OdooError, SESSION_EXPIRED};
+pub use openg2p::{OpenG2pApiSink, openg2p_output_format};
 pub use registry::OdooRegistry;
 pub use sink::{OdooCallbackSink, output_format};

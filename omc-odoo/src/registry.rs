@@ -374,4 +374,39 @@ impl Registry for OdooRegistry {
         }
         Ok(removed)
     }
+
+    async fn holders(
+        &self,
+        tokens: &[Token],
+    ) -> Result<BTreeMap<Token, Vec<RegistrantId>>, RegistryError> {
+        let values: BTreeSet<&str> = tokens.iter().map(Token::expose).collect();
+        let values: Vec<&str> = values.into_iter().collect();
+        let mut out: BTreeMap<Token, Vec<RegistrantId>> = BTreeMap::new();
+        for chunk in values.chunks(self.chunk) {
+            let rows = self
+                .client
+                .search_read(
+                    REG_ID,
+                    json!([
+                        ["id_type", "in", [&self.id_types.token]],
+                        ["value", "in", chunk]
+                    ]),
+                    json!({"fields": ["partner_id", "id_type", "value"], "order": "id asc"}),
+                )
+                .await?;
+            for row in &rows {
+                let row = RegIdRow::parse(row)?;
+                if let Some(value) = row.value {
+                    out.entry(Token::new(value))
+                        .or_default()
+                        .push(RegistrantId(row.partner));
+                }
+            }
+        }
+        for holders in out.values_mut() {
+            holders.sort_unstable();
+            holders.dedup();
+        }
+        Ok(out)
+    }
 }

@@ -47,7 +47,11 @@ fn single(source: &str, setting: &str, message: String) -> ConfigError {
 pub fn parse_text(text: &str, format: Format, source: &str) -> Result<Value, ConfigError> {
     match format {
         Format::Json => serde_json::from_str(text).map_err(|e| {
-            single(source, &format!("line {}, column {}", e.line(), e.column()), format!("not valid JSON: {e}"))
+            single(
+                source,
+                &format!("line {}, column {}", e.line(), e.column()),
+                format!("not valid JSON: {e}"),
+            )
         }),
         Format::Toml => toml::from_str::<Value>(text).map_err(|e| {
             let at = e
@@ -82,7 +86,9 @@ pub fn overlay_env(tree: &mut Value, env: &Environment) {
         let mut node = &mut *tree;
         for part in parents {
             let Value::Object(map) = node else { break };
-            node = map.entry(part.clone()).or_insert_with(|| Value::Object(Map::new()));
+            node = map
+                .entry(part.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
         }
         let Value::Object(map) = node else { continue };
         let in_headers = parents.last().is_some_and(|p| p == "extra_headers");
@@ -112,7 +118,11 @@ impl ConnectorConfig {
     pub fn load_in(path: &Path, env: &Environment) -> Result<Self, ConfigError> {
         let source = path.display().to_string();
         let format = Format::of(path).ok_or_else(|| {
-            single(&source, "(file)", "the file's extension must be .toml or .json".into())
+            single(
+                &source,
+                "(file)",
+                "the file's extension must be .toml or .json".into(),
+            )
         })?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| single(&source, "(file)", format!("cannot read it: {}", e.kind())))?;
@@ -120,7 +130,12 @@ impl ConnectorConfig {
     }
 
     /// Parses configuration text, lays `env`'s `OMC_*` variables over it, and checks it all.
-    pub fn from_text(text: &str, format: Format, source: &str, env: &Environment) -> Result<Self, ConfigError> {
+    pub fn from_text(
+        text: &str,
+        format: Format,
+        source: &str,
+        env: &Environment,
+    ) -> Result<Self, ConfigError> {
         let mut tree = parse_text(text, format, source)?;
         overlay_env(&mut tree, env);
         validate::build(&tree, env, source)

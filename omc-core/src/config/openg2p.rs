@@ -64,13 +64,17 @@ pub fn import_openg2p(export_json: &str, source: &str) -> Result<ImportReport, C
             out.insert("input_type".into(), json!("openg2p_registry"));
         }
         Some(other) => {
-            notes.push(format!("input_type '{other}' is not supported by OMC; set to openg2p_registry"));
+            notes.push(format!(
+                "input_type '{other}' is not supported by OMC; set to openg2p_registry"
+            ));
             out.insert("input_type".into(), json!("openg2p_registry"));
         }
     }
     for (key, only) in [("output_type", "json"), ("delivery_type", "callback")] {
         if let Some(v) = text(&export, key).filter(|v| v != only) {
-            notes.push(format!("{key} '{v}' is not supported by OMC; set to {only}"));
+            notes.push(format!(
+                "{key} '{v}' is not supported by OMC; set to {only}"
+            ));
         }
     }
     let job = match text(&export, "is_recurring").as_deref() {
@@ -78,22 +82,34 @@ pub fn import_openg2p(export_json: &str, source: &str) -> Result<ImportReport, C
         _ => "recurring",
     };
     out.insert("job_type".into(), json!(job));
-    if let Some(n) = export.get("interval_minutes").and_then(Value::as_u64).filter(|n| *n > 0) {
+    if let Some(n) = export
+        .get("interval_minutes")
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)
+    {
         out.insert("interval_minutes".into(), json!(n));
     } else if job == "recurring" {
         notes.push("interval_minutes was not set; OMC's default of 1440 (daily) applies".into());
     }
-    for (from, to) in [("mapping", "mapping"), ("g2p_search_domain", "filter"), ("g2p_selected_fields", "fields")] {
+    for (from, to) in [
+        ("mapping", "mapping"),
+        ("g2p_search_domain", "filter"),
+        ("g2p_selected_fields", "fields"),
+    ] {
         match export.get(from) {
-            Some(Value::String(s)) if !s.trim().is_empty() => match serde_json::from_str::<Value>(s) {
-                Ok(v) if to == "filter" => {
-                    out.insert(to.into(), json!(v.to_string()));
+            Some(Value::String(s)) if !s.trim().is_empty() => {
+                match serde_json::from_str::<Value>(s) {
+                    Ok(v) if to == "filter" => {
+                        out.insert(to.into(), json!(v.to_string()));
+                    }
+                    Ok(v) => {
+                        out.insert(to.into(), v);
+                    }
+                    Err(e) => {
+                        notes.push(format!("{from} is not valid JSON ({e}); not carried over"))
+                    }
                 }
-                Ok(v) => {
-                    out.insert(to.into(), v);
-                }
-                Err(e) => notes.push(format!("{from} is not valid JSON ({e}); not carried over")),
-            },
+            }
             Some(v @ (Value::Array(_) | Value::Object(_))) => {
                 out.insert(to.into(), v.clone());
             }
@@ -136,7 +152,8 @@ pub fn import_openg2p(export_json: &str, source: &str) -> Result<ImportReport, C
         Some(base) => {
             odoo.insert("base_url".into(), json!(base));
         }
-        None => notes.push("odoo.base_url could not be derived from the callback settings; set it".into()),
+        None => notes
+            .push("odoo.base_url could not be derived from the callback settings; set it".into()),
     }
     if let Some(db) = text(&export, "callback_auth_database") {
         odoo.insert("database".into(), json!(db));
@@ -150,8 +167,20 @@ pub fn import_openg2p(export_json: &str, source: &str) -> Result<ImportReport, C
     ));
     out.insert("callback".into(), Value::Object(callback));
     out.insert("odoo".into(), Value::Object(odoo));
-    for key in ["start_datetime", "end_datetime", "job_status", "cron_id", "odk_base_url", "odk_odata_url", "odk_email", "odk_password"] {
-        if export.get(key).is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false))) {
+    for key in [
+        "start_datetime",
+        "end_datetime",
+        "job_status",
+        "cron_id",
+        "odk_base_url",
+        "odk_odata_url",
+        "odk_email",
+        "odk_password",
+    ] {
+        if export
+            .get(key)
+            .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
+        {
             notes.push(format!("{key} has no counterpart in OMC; not carried over"));
         }
     }

@@ -70,7 +70,10 @@ impl Problems {
 }
 
 /// The candidate closest to `name` by edit distance, if close enough to be a likely typo.
-pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(2);
     candidates
         .into_iter()
@@ -102,7 +105,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(closest("timout_seconds", ["timeout_seconds", "url"]), Some("timeout_seconds"));
+        assert_eq!(
+            closest("timout_seconds", ["timeout_seconds", "url"]),
+            Some("timeout_seconds")
+        );
         assert_eq!(closest("zzz", ["timeout_seconds", "url"]), None);
         assert_eq!(levenshtein("kitten", "sitting"), 3);
     }

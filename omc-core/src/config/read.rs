@@ -29,7 +29,10 @@ impl<'a> Table<'a> {
         let map = match tree {
             Value::Object(map) => Some(map),
             other => {
-                p.add("(top level)", format!("expected a table of settings, found {}", kind(other)));
+                p.add(
+                    "(top level)",
+                    format!("expected a table of settings, found {}", kind(other)),
+                );
                 None
             }
         };
@@ -74,7 +77,10 @@ impl<'a> Table<'a> {
             None => None,
             Some(Value::Object(map)) => Some(map),
             Some(other) => {
-                p.add(self.setting(key), format!("expected a table, found {}", kind(other)));
+                p.add(
+                    self.setting(key),
+                    format!("expected a table, found {}", kind(other)),
+                );
                 None
             }
         };
@@ -94,7 +100,10 @@ impl<'a> Table<'a> {
             // Values from the environment that look like numbers arrive as numbers.
             Value::Number(n) => Some(n.to_string()),
             other => {
-                p.add(self.setting(key), format!("expected a string, found {}", kind(other)));
+                p.add(
+                    self.setting(key),
+                    format!("expected a string, found {}", kind(other)),
+                );
                 None
             }
         }
@@ -116,14 +125,24 @@ impl<'a> Table<'a> {
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
             Some(other) => {
-                p.add(self.setting(key), format!("expected true or false, found {}", kind(other)));
+                p.add(
+                    self.setting(key),
+                    format!("expected true or false, found {}", kind(other)),
+                );
                 default
             }
         }
     }
 
     /// A whole number in `min..=max`.
-    pub(super) fn number(&self, key: &str, default: u64, min: u64, max: u64, p: &mut Problems) -> u64 {
+    pub(super) fn number(
+        &self,
+        key: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+        p: &mut Problems,
+    ) -> u64 {
         let Some(value) = self.get(key) else {
             return default;
         };
@@ -135,13 +154,19 @@ impl<'a> Table<'a> {
         match n {
             Some(n) if (min..=max).contains(&n) => n,
             Some(n) => {
-                p.add(self.setting(key), format!("{n} is out of range: expected {min} to {max}"));
+                p.add(
+                    self.setting(key),
+                    format!("{n} is out of range: expected {min} to {max}"),
+                );
                 default
             }
             None => {
                 p.add(
                     self.setting(key),
-                    format!("expected a whole number from {min} to {max}, found {}", kind(value)),
+                    format!(
+                        "expected a whole number from {min} to {max}, found {}",
+                        kind(value)
+                    ),
                 );
                 default
             }
@@ -156,9 +181,15 @@ impl<'a> Table<'a> {
         p: &mut Problems,
     ) -> Option<&'static str> {
         let value = self.string(key, p)?;
-        let found = choices.iter().find(|c| c.eq_ignore_ascii_case(value.trim())).copied();
+        let found = choices
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(value.trim()))
+            .copied();
         if found.is_none() {
-            p.add(self.setting(key), format!("'{value}' is not one of: {}", choices.join(", ")));
+            p.add(
+                self.setting(key),
+                format!("'{value}' is not one of: {}", choices.join(", ")),
+            );
         }
         found
     }
@@ -186,7 +217,10 @@ impl<'a> Table<'a> {
             other => other.clone(),
         };
         let Value::Array(items) = value else {
-            p.add(self.setting(key), format!("expected a list of strings, found {}", kind(&value)));
+            p.add(
+                self.setting(key),
+                format!("expected a list of strings, found {}", kind(&value)),
+            );
             return None;
         };
         let mut out = Vec::with_capacity(items.len());
@@ -224,7 +258,10 @@ impl<'a> Table<'a> {
         let file_key = format!("{key}_file");
         let source = match (self.string(&env_key, p), self.string(&file_key, p)) {
             (Some(_), Some(_)) => {
-                p.add(self.setting(key), format!("set {env_key} or {file_key}, not both"));
+                p.add(
+                    self.setting(key),
+                    format!("set {env_key} or {file_key}, not both"),
+                );
                 return None;
             }
             (Some(var), None) => SecretSource::Env(var),

@@ -62,7 +62,10 @@ impl Environment {
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         Self {
-            vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             base_dir: None,
         }
     }

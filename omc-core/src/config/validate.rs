@@ -17,35 +17,95 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 const TOP: &[&str] = &[
-    "name", "mts_url", "input_type", "mapping", "output_type", "output_format", "delivery_type",
-    "job_type", "lang", "interval_minutes", "filter", "fields", "callback", "vid_id_type",
-    "token_id_type", "remove_vids", "batch_size", "max_in_flight", "mandatory_fields", "odoo",
+    "name",
+    "mts_url",
+    "input_type",
+    "mapping",
+    "output_type",
+    "output_format",
+    "delivery_type",
+    "job_type",
+    "lang",
+    "interval_minutes",
+    "filter",
+    "fields",
+    "callback",
+    "vid_id_type",
+    "token_id_type",
+    "remove_vids",
+    "batch_size",
+    "max_in_flight",
+    "mandatory_fields",
+    "odoo",
     "tls",
 ];
 const CALLBACK: &[&str] = &[
-    "url", "http_method", "timeout_seconds", "auth_type", "auth_url", "database", "username",
-    "password", "password_env", "password_file", "bearer_token", "bearer_token_env",
-    "bearer_token_file", "extra_headers", "bulk",
+    "url",
+    "http_method",
+    "timeout_seconds",
+    "auth_type",
+    "auth_url",
+    "database",
+    "username",
+    "password",
+    "password_env",
+    "password_file",
+    "bearer_token",
+    "bearer_token_env",
+    "bearer_token_file",
+    "extra_headers",
+    "bulk",
 ];
 const ODOO: &[&str] = &[
-    "base_url", "database", "login", "password", "password_env", "password_file",
+    "base_url",
+    "database",
+    "login",
+    "password",
+    "password_env",
+    "password_file",
 ];
 
 /// `res.partner` fields a connector may send (OpenG2P's registrant model).
 pub const REGISTRANT_FIELDS: &[&str] = &[
-    "id", "name", "given_name", "family_name", "addl_name", "birthdate", "birth_place", "gender",
-    "email", "phone", "address", "is_registrant", "is_group", "active", "registration_date",
-    "civil_status", "occupation", "income", "company_id", "create_date", "write_date",
+    "id",
+    "name",
+    "given_name",
+    "family_name",
+    "addl_name",
+    "birthdate",
+    "birth_place",
+    "gender",
+    "email",
+    "phone",
+    "address",
+    "is_registrant",
+    "is_group",
+    "active",
+    "registration_date",
+    "civil_status",
+    "occupation",
+    "income",
+    "company_id",
+    "create_date",
+    "write_date",
 ];
 
 /// Reads and checks a configuration tree.
-pub(super) fn build(tree: &Value, env: &Environment, source: &str) -> Result<ConnectorConfig, ConfigError> {
+pub(super) fn build(
+    tree: &Value,
+    env: &Environment,
+    source: &str,
+) -> Result<ConnectorConfig, ConfigError> {
     let mut p = Problems::default();
     let root = Table::root(tree, &mut p);
     root.only(TOP, &mut p);
     let name = root.required_string("name", &mut p);
     let mts_url = root.url("mts_url", true, &mut p);
-    let input_type = match root.choice("input_type", &["openg2p_registry", "custom", "odk", "csv"], &mut p) {
+    let input_type = match root.choice(
+        "input_type",
+        &["openg2p_registry", "custom", "odk", "csv"],
+        &mut p,
+    ) {
         Some("odk") | Some("csv") => {
             p.add("input_type", "MTS can read ODK and CSV itself, but OMC supports only openg2p_registry (OpenG2P's 'custom') so far");
             InputType::OpenG2pRegistry
@@ -59,14 +119,21 @@ pub(super) fn build(tree: &Value, env: &Environment, source: &str) -> Result<Con
         _ => JobType::Recurring,
     };
     let lang = root.string("lang", &mut p).unwrap_or_else(|| "eng".into());
-    let interval_minutes = root.number("interval_minutes", 1440, 0, u64::from(u32::MAX), &mut p) as u32;
+    let interval_minutes =
+        root.number("interval_minutes", 1440, 0, u64::from(u32::MAX), &mut p) as u32;
     let filter = read_filter(&root, &mut p);
-    let fields = root.strings("fields", &mut p).unwrap_or_else(super::default_fields);
+    let fields = root
+        .strings("fields", &mut p)
+        .unwrap_or_else(super::default_fields);
     let mapping = read_mapping(&root, &mut p);
     let mandatory_fields = read_mandatory(&root, &mut p);
     let id_types = IdTypes {
-        vid: root.string("vid_id_type", &mut p).unwrap_or_else(|| IdTypes::default().vid),
-        token: root.string("token_id_type", &mut p).unwrap_or_else(|| IdTypes::default().token),
+        vid: root
+            .string("vid_id_type", &mut p)
+            .unwrap_or_else(|| IdTypes::default().vid),
+        token: root
+            .string("token_id_type", &mut p)
+            .unwrap_or_else(|| IdTypes::default().token),
     };
     let remove_vids = root.boolean("remove_vids", true, &mut p);
     let batch_size = root.number("batch_size", 500, 0, 1 << 32, &mut p) as usize;
@@ -74,7 +141,9 @@ pub(super) fn build(tree: &Value, env: &Environment, source: &str) -> Result<Con
     let mut secret_sources = BTreeMap::new();
     let odoo = read_odoo(&root, env, &mut secret_sources, &mut p);
     let callback = read_callback(&root, env, &mut secret_sources, &mut p);
-    let output_format = root.string("output_format", &mut p).filter(|f| !f.trim().is_empty());
+    let output_format = root
+        .string("output_format", &mut p)
+        .filter(|f| !f.trim().is_empty());
     let tls = root.table("tls", &mut p);
     tls.only(&["ca_bundle"], &mut p);
     let tls_ca_bundle = tls.string("ca_bundle", &mut p).map(|path| env.path(&path));
@@ -130,18 +199,35 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
         }
     }
     if !(c.lang.len() == 3 && c.lang.chars().all(|ch| ch.is_ascii_lowercase())) {
-        p.add("lang", format!("'{}' is not a three-letter ISO 639-3 code such as 'eng'", c.lang));
+        p.add(
+            "lang",
+            format!(
+                "'{}' is not a three-letter ISO 639-3 code such as 'eng'",
+                c.lang
+            ),
+        );
     }
     if c.job_type == JobType::Recurring && c.interval_minutes == 0 {
-        p.add("interval_minutes", "a recurring job needs an interval of at least 1 minute");
+        p.add(
+            "interval_minutes",
+            "a recurring job needs an interval of at least 1 minute",
+        );
     }
     for (setting, value, min, max) in [
-        ("callback.timeout_seconds", c.callback.timeout_seconds as usize, 1, 600),
+        (
+            "callback.timeout_seconds",
+            c.callback.timeout_seconds as usize,
+            1,
+            600,
+        ),
         ("batch_size", c.batch_size, 1, 10_000),
         ("max_in_flight", c.max_in_flight, 1, 16),
     ] {
         if !(min..=max).contains(&value) {
-            p.add(setting, format!("{value} is out of range: expected {min} to {max}"));
+            p.add(
+                setting,
+                format!("{value} is out of range: expected {min} to {max}"),
+            );
         }
     }
     for (i, f) in c.fields.iter().enumerate() {
@@ -149,7 +235,10 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
             let hint = closest(f, REGISTRANT_FIELDS.iter().copied())
                 .map(|s| format!("; did you mean '{s}'?"))
                 .unwrap_or_default();
-            p.add(format!("fields[{i}]"), format!("'{f}' is not a registrant field{hint}"));
+            p.add(
+                format!("fields[{i}]"),
+                format!("'{f}' is not a registrant field{hint}"),
+            );
         }
     }
     check_mapping(&c.mapping, &c.fields, &c.mandatory_fields, &mut p);
@@ -165,8 +254,14 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
     if let Some(path) = &c.tls_ca_bundle {
         match std::fs::read_to_string(path) {
             Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
-            Ok(_) => p.add("tls.ca_bundle", format!("{} holds no PEM certificate", path.display())),
-            Err(e) => p.add("tls.ca_bundle", format!("cannot read {}: {}", path.display(), e.kind())),
+            Ok(_) => p.add(
+                "tls.ca_bundle",
+                format!("{} holds no PEM certificate", path.display()),
+            ),
+            Err(e) => p.add(
+                "tls.ca_bundle",
+                format!("cannot read {}: {}", path.display(), e.kind()),
+            ),
         }
     }
     p.0
@@ -174,11 +269,17 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
 
 fn check_url(setting: &str, url: &url::Url, p: &mut Problems) {
     if !matches!(url.scheme(), "http" | "https") {
-        p.add(setting, format!("the scheme must be http or https, not '{}'", url.scheme()));
+        p.add(
+            setting,
+            format!("the scheme must be http or https, not '{}'", url.scheme()),
+        );
     } else if url.host_str().is_none_or(str::is_empty) {
         p.add(setting, "the URL has no host");
     } else if !url.username().is_empty() || url.password().is_some() {
-        p.add(setting, "credentials do not belong in a URL; use the password settings");
+        p.add(
+            setting,
+            "credentials do not belong in a URL; use the password settings",
+        );
     }
 }
 
@@ -187,13 +288,26 @@ fn check_callback(c: &ConnectorConfig, p: &mut Problems) {
     match cb.auth_type {
         AuthType::Odoo => {
             for (key, missing) in [
-                ("database", cb.database.as_deref().is_none_or(|d| d.trim().is_empty())),
-                ("username", cb.username.as_deref().is_none_or(|u| u.trim().is_empty())),
+                (
+                    "database",
+                    cb.database.as_deref().is_none_or(|d| d.trim().is_empty()),
+                ),
+                (
+                    "username",
+                    cb.username.as_deref().is_none_or(|u| u.trim().is_empty()),
+                ),
                 ("password", cb.password.is_none()),
             ] {
                 if missing {
-                    let how = if key == "password" { " (password_env or password_file)" } else { "" };
-                    p.add(format!("callback.{key}"), format!("auth type odoo needs the Odoo {key} MTS logs in with{how}"));
+                    let how = if key == "password" {
+                        " (password_env or password_file)"
+                    } else {
+                        ""
+                    };
+                    p.add(
+                        format!("callback.{key}"),
+                        format!("auth type odoo needs the Odoo {key} MTS logs in with{how}"),
+                    );
                 }
             }
             if cb.bulk {
@@ -233,7 +347,10 @@ fn read_mapping(root: &Table<'_>, p: &mut Problems) -> Mapping {
         Some(v) => v.clone(),
     };
     let Value::Object(map) = value else {
-        p.add("mapping", "expected a table from MTS field to registrant field");
+        p.add(
+            "mapping",
+            "expected a table from MTS field to registrant field",
+        );
         return mapping;
     };
     let keys: Vec<&str> = MtsField::ALL.iter().map(|f| f.as_str()).collect();
@@ -242,11 +359,24 @@ fn read_mapping(root: &Table<'_>, p: &mut Problems) -> Mapping {
         let list = |v: &Value, p: &mut Problems| -> Option<Vec<String>> {
             match v {
                 Value::String(s) => Some(vec![s.clone()]),
-                Value::Array(items) if !items.is_empty() && items.iter().all(|i| i.as_str().is_some_and(|s| !s.is_empty())) => {
-                    Some(items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+                Value::Array(items)
+                    if !items.is_empty()
+                        && items
+                            .iter()
+                            .all(|i| i.as_str().is_some_and(|s| !s.is_empty())) =>
+                {
+                    Some(
+                        items
+                            .iter()
+                            .filter_map(|i| i.as_str().map(str::to_owned))
+                            .collect(),
+                    )
                 }
                 _ => {
-                    p.add(&setting, "expected a field name or a non-empty list of field names");
+                    p.add(
+                        &setting,
+                        "expected a field name or a non-empty list of field names",
+                    );
                     None
                 }
             }
@@ -272,7 +402,13 @@ fn read_mapping(root: &Table<'_>, p: &mut Problems) -> Mapping {
                 let hint = closest(other, keys.iter().copied())
                     .map(|c| format!("; did you mean '{c}'?"))
                     .unwrap_or_default();
-                p.add(setting.clone(), format!("'{other}' is not an MTS field (MTS knows {}){hint}", keys.join(", ")));
+                p.add(
+                    setting.clone(),
+                    format!(
+                        "'{other}' is not an MTS field (MTS knows {}){hint}",
+                        keys.join(", ")
+                    ),
+                );
             }
         }
     }
@@ -290,7 +426,10 @@ fn read_mandatory(root: &Table<'_>, p: &mut Problems) -> MandatoryFields {
             Some(f) => {
                 set.insert(*f);
             }
-            None => p.add(format!("mandatory_fields[{i}]"), format!("'{name}' is not an MTS field")),
+            None => p.add(
+                format!("mandatory_fields[{i}]"),
+                format!("'{name}' is not an MTS field"),
+            ),
         }
     }
     MandatoryFields(set)
@@ -298,27 +437,47 @@ fn read_mandatory(root: &Table<'_>, p: &mut Problems) -> MandatoryFields {
 
 /// Every mapped path must start at a field the connector sends (or `vid`, which OMC adds);
 /// a mandatory MTS field mapped to a field not sent would have MTS refuse every record.
-fn check_mapping(mapping: &Mapping, fields: &[String], mandatory: &MandatoryFields, p: &mut Problems) {
+fn check_mapping(
+    mapping: &Mapping,
+    fields: &[String],
+    mandatory: &MandatoryFields,
+    p: &mut Problems,
+) {
     let sent = |path: &str| {
         let head = path.split('.').next().unwrap_or(path);
         fields.iter().any(|f| f == head)
     };
     if mapping.vid != "vid" {
-        p.add("mapping.vid", format!("'{}': OMC puts the VID under 'vid'; map vid to \"vid\"", mapping.vid));
+        p.add(
+            "mapping.vid",
+            format!(
+                "'{}': OMC puts the VID under 'vid'; map vid to \"vid\"",
+                mapping.vid
+            ),
+        );
     }
     let entries: [(MtsField, Vec<&str>); 6] = [
-        (MtsField::Name, mapping.name.iter().map(String::as_str).collect()),
+        (
+            MtsField::Name,
+            mapping.name.iter().map(String::as_str).collect(),
+        ),
         (MtsField::Gender, vec![mapping.gender.as_str()]),
         (MtsField::Dob, vec![mapping.dob.as_str()]),
         (MtsField::PhoneNumber, vec![mapping.phone_number.as_str()]),
         (MtsField::EmailId, vec![mapping.email_id.as_str()]),
-        (MtsField::FullAddress, mapping.full_address.iter().map(String::as_str).collect()),
+        (
+            MtsField::FullAddress,
+            mapping.full_address.iter().map(String::as_str).collect(),
+        ),
     ];
     for (field, paths) in entries {
         for path in paths.into_iter().filter(|p| !sent(p)) {
             let consequence = match field.codes() {
                 Some((missing, _)) if mandatory.0.contains(&field) => {
-                    format!("; {} is mandatory, so MTS would refuse every record with {missing}", field.as_str())
+                    format!(
+                        "; {} is mandatory, so MTS would refuse every record with {missing}",
+                        field.as_str()
+                    )
                 }
                 _ => "; MTS would never receive it".into(),
             };
@@ -344,7 +503,10 @@ fn read_odoo(
     p: &mut Problems,
 ) -> Option<OdooSettings> {
     if !root.has("odoo") {
-        p.add("odoo", "required, and missing: the registry's base_url, database, login and password_env");
+        p.add(
+            "odoo",
+            "required, and missing: the registry's base_url, database, login and password_env",
+        );
         return None;
     }
     let t = root.table("odoo", p);
@@ -353,8 +515,12 @@ fn read_odoo(
     let database = t.required_string("database", p);
     let login = t.required_string("login", p);
     let password = t.secret("password", env, p);
-    if password.is_none() && !t.has("password") && !t.has("password_env") && !t.has("password_file") {
-        p.add("odoo.password", "required, and missing: set password_env or password_file");
+    if password.is_none() && !t.has("password") && !t.has("password_env") && !t.has("password_file")
+    {
+        p.add(
+            "odoo.password",
+            "required, and missing: set password_env or password_file",
+        );
     }
     let (password, source) = password?;
     sources.insert("odoo.password".into(), source);
@@ -415,22 +581,36 @@ fn read_headers(
     let mut headers = Headers::new();
     for (name, value) in t.entries() {
         let setting = t.setting(name);
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        {
             p.add(&setting, "not a valid HTTP header name");
             continue;
         }
         let source = match value {
             Value::String(_) => SecretSource::Plain,
-            Value::Object(map) => match (map.get("env").and_then(Value::as_str), map.get("file").and_then(Value::as_str), map.len()) {
+            Value::Object(map) => match (
+                map.get("env").and_then(Value::as_str),
+                map.get("file").and_then(Value::as_str),
+                map.len(),
+            ) {
                 (Some(var), None, 1) => SecretSource::Env(var.to_owned()),
                 (None, Some(path), 1) => SecretSource::File(env.path(path)),
                 _ => {
-                    p.add(&setting, "a secret header is { env = \"VARIABLE\" } or { file = \"path\" }");
+                    p.add(
+                        &setting,
+                        "a secret header is { env = \"VARIABLE\" } or { file = \"path\" }",
+                    );
                     continue;
                 }
             },
             _ => {
-                p.add(&setting, "expected a string or { env = ... } / { file = ... }");
+                p.add(
+                    &setting,
+                    "expected a string or { env = ... } / { file = ... }",
+                );
                 continue;
             }
         };
@@ -473,17 +653,30 @@ fn check_output_format(format: &str, callback: &CallbackSettings, p: &mut Proble
         }
     };
     for processed in [true, false] {
-        let what = if processed { "a processed result" } else { "a failed result" };
+        let what = if processed {
+            "a processed result"
+        } else {
+            "a failed result"
+        };
         match program.first(&sample_result(processed)) {
             Output::Value(body) => {
                 // The Odoo sink's target (call_kw) needs a JSON-RPC call with model and method.
                 let odoo_target = callback.auth_type == AuthType::Odoo && callback.url.is_none();
-                if odoo_target && (body["params"]["model"].as_str().is_none() || body["params"]["method"].as_str().is_none()) {
+                if odoo_target
+                    && (body["params"]["model"].as_str().is_none()
+                        || body["params"]["method"].as_str().is_none())
+                {
                     p.add("output_format", format!("on {what} it does not build the JSON-RPC call Odoo's call_kw needs (params.model, params.method)"));
                 }
             }
-            Output::Nothing => p.add("output_format", format!("yields nothing on {what}: MTS would send a callback without a body")),
-            Output::Failed(_) => p.add("output_format", format!("fails on {what}: MTS would send a callback without a body")),
+            Output::Nothing => p.add(
+                "output_format",
+                format!("yields nothing on {what}: MTS would send a callback without a body"),
+            ),
+            Output::Failed(_) => p.add(
+                "output_format",
+                format!("fails on {what}: MTS would send a callback without a body"),
+            ),
         }
     }
 }

@@ -18,7 +18,11 @@ impl ConnectorConfig {
         root.insert("delivery_type".into(), json!("callback"));
         root.insert(
             "job_type".into(),
-            json!(if self.job_type == JobType::OneTime { "one_time" } else { "recurring" }),
+            json!(if self.job_type == JobType::OneTime {
+                "one_time"
+            } else {
+                "recurring"
+            }),
         );
         root.insert("lang".into(), json!(self.lang));
         root.insert("interval_minutes".into(), json!(self.interval_minutes));
@@ -34,9 +38,18 @@ impl ConnectorConfig {
         root.insert("max_in_flight".into(), json!(self.max_in_flight));
         root.insert(
             "mandatory_fields".into(),
-            json!(self.mandatory_fields.0.iter().map(|f| f.as_str()).collect::<Vec<_>>()),
+            json!(
+                self.mandatory_fields
+                    .0
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+            ),
         );
-        root.insert("mapping".into(), serde_json::to_value(&self.mapping).unwrap_or_default());
+        root.insert(
+            "mapping".into(),
+            serde_json::to_value(&self.mapping).unwrap_or_default(),
+        );
         root.insert("callback".into(), self.callback_tree());
         let mut odoo = Map::new();
         odoo.insert("base_url".into(), json!(self.odoo.base_url.as_str()));
@@ -45,7 +58,10 @@ impl ConnectorConfig {
         self.write_secret(&mut odoo, "odoo.password", "password");
         root.insert("odoo".into(), Value::Object(odoo));
         if let Some(path) = &self.tls_ca_bundle {
-            root.insert("tls".into(), json!({"ca_bundle": path.display().to_string()}));
+            root.insert(
+                "tls".into(),
+                json!({"ca_bundle": path.display().to_string()}),
+            );
         }
         Value::Object(root)
     }
@@ -78,7 +94,9 @@ impl ConnectorConfig {
         t.insert("bulk".into(), json!(c.bulk));
         let mut headers = Map::new();
         for (name, value) in &c.extra_headers {
-            let source = self.secret_sources.get(&format!("callback.extra_headers.{name}"));
+            let source = self
+                .secret_sources
+                .get(&format!("callback.extra_headers.{name}"));
             let written = match source {
                 Some(SecretSource::Plain) => json!(value.expose_secret()),
                 Some(SecretSource::Env(var)) => json!({"env": var}),

@@ -17,6 +17,7 @@
 //!
 //! The suites panic with a message naming the broken expectation.
 
+pub mod domain;
 pub mod registry;
 pub mod seeder;
 

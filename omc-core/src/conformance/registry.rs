@@ -229,6 +229,34 @@ where
     let report = r.store_tokens(&many).await.expect("store many");
     assert_eq!(report.stored, 13);
 
+    // Holders of a token: two registrants sharing one (one person registered twice).
+    let shared = Token::new("shared-token");
+    r.store_tokens(&[
+        (RegistrantId(22), shared.clone()),
+        (RegistrantId(21), shared.clone()),
+    ])
+    .await
+    .expect("store a shared token");
+    let holders = r
+        .holders(&[
+            shared.clone(),
+            Token::new("t8"),
+            Token::new("held-by-nobody"),
+        ])
+        .await
+        .expect("holders");
+    assert_eq!(
+        holders.get(&shared),
+        Some(&vec![RegistrantId(21), RegistrantId(22)]),
+        "both holders of a shared token, in id order"
+    );
+    assert_eq!(holders.get(&Token::new("t8")), Some(&vec![RegistrantId(8)]));
+    assert!(
+        !holders.contains_key(&Token::new("held-by-nobody")),
+        "a token nobody holds is absent"
+    );
+    assert!(r.holders(&[]).await.expect("holders of none").is_empty());
+
     // Removing VIDs is idempotent.
     let removed = r
         .remove_vids(&[RegistrantId(1), RegistrantId(2)])

@@ -64,6 +64,8 @@ impl Batch {
             lang: s.lang.clone(),
             authdata: records,
         };
+        // A receiving sink must know the batch before MTS (or an in-process seeder) calls back.
+        ctx.sink.expect_results(&ids).await;
         let submitted = submit(ctx, &request).await;
         // The records' personal data is not needed any more.
         drop(request);

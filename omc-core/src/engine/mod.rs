@@ -143,12 +143,15 @@ impl Engine {
         while let Some(done) = tasks.join_next().await {
             report.merge(done.unwrap_or_default());
         }
+        report.absorb(self.sink.delivery_problems().await);
         report.seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             selected = report.selected,
             tokenised = report.tokenised,
             pending = report.pending,
             vids_removed = report.vids_removed,
+            refused_callbacks = report.refused_callbacks.values().sum::<u64>(),
+            duplicate_groups = report.duplicate_groups.len(),
             "run finished"
         );
         outcome.map(|()| report)

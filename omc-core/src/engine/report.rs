@@ -1,5 +1,7 @@
 //! What a run did, accounting for every selected registrant.
 
+use crate::registry::RegistrantId;
+use crate::sink::DeliveryProblems;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -25,6 +27,13 @@ pub struct RunReport {
     pub requests: u64,
     /// Batches that failed as a whole, by MTS error code or OMC's reason.
     pub batch_errors: BTreeMap<String, u64>,
+    /// Callbacks (and logins) a receiving sink refused, by reason (for example a wrong
+    /// password: MTS ignores the refusal, so the report is where it shows).
+    pub refused_callbacks: BTreeMap<String, u64>,
+    /// Registrants that already held a different token than MTS delivered: not overwritten.
+    pub conflicts: Vec<RegistrantId>,
+    /// Registrants sharing one token (one person registered more than once).
+    pub duplicate_groups: Vec<Vec<RegistrantId>>,
     /// Wall time of the run.
     pub seconds: f64,
 }
@@ -44,6 +53,15 @@ impl RunReport {
     pub fn is_balanced(&self) -> bool {
         self.selected
             == self.already_tokenised + self.tokenised + self.pending + self.failed_total()
+    }
+
+    /// Copies what a receiving sink saw into the report.
+    pub(crate) fn absorb(&mut self, problems: DeliveryProblems) {
+        for (reason, n) in problems.refused {
+            *self.refused_callbacks.entry(reason).or_default() += n;
+        }
+        self.conflicts.extend(problems.conflicts);
+        self.duplicate_groups.extend(problems.duplicate_groups);
     }
 
     pub(crate) fn merge(&mut self, batch: BatchOutcome) {

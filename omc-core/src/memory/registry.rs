@@ -216,4 +216,23 @@ impl Registry for MemoryRegistry {
         }
         Ok(removed)
     }
+
+    async fn holders(
+        &self,
+        tokens: &[Token],
+    ) -> Result<BTreeMap<Token, Vec<RegistrantId>>, RegistryError> {
+        let wanted: std::collections::BTreeSet<&str> = tokens.iter().map(Token::expose).collect();
+        let partners = self.read();
+        let mut out: BTreeMap<Token, Vec<RegistrantId>> = BTreeMap::new();
+        for (&id, partner) in partners.iter() {
+            if let Some(held) = partner.id_of_type(&self.id_types.token) {
+                if wanted.contains(held) {
+                    out.entry(Token::new(held))
+                        .or_default()
+                        .push(RegistrantId(id));
+                }
+            }
+        }
+        Ok(out)
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! It speaks what OMC and MTS use: `POST /jsonrpc` (`common.login`, `common.authenticate`,
 //! `common.version`, `object.execute_kw`), `/web/session/authenticate` and `/logout`, and
-//! `/web/dataset/call_kw/<model>/<method>` with the session cookie. Models `res.partner`,
+//! `/web/dataset/call_kw/<model>/<method>` with the session cookie, and OpenG2P's REST
+//! `PUT /api/v1/registry/update_individual` with HTTP Basic. Models `res.partner`,
 //! `g2p.reg.id` and `g2p.id.type`; methods `search_read`, `search_count`, `search`, `read`,
 //! `create`, `write` and `unlink`, with Odoo's value conventions, OpenG2P's rules (one id per
 //! type per registrant, `id_validation`) and Odoo's error envelopes.
@@ -20,6 +21,7 @@
 
 mod clock;
 mod methods;
+mod openg2p_api;
 mod record;
 mod rpc;
 mod running;

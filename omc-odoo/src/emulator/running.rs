@@ -2,9 +2,9 @@
 
 use super::schema::Model;
 use super::store::{Store, many2one_id};
-use super::{EmulatorError, Shared, rpc, session};
+use super::{EmulatorError, Shared, openg2p_api, rpc, session};
 use axum::Router;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use omc_core::fixture::{RegistrantSeed, synthetic};
 use omc_core::{RegistrantId, Token, Vid};
 use serde_json::Value;
@@ -63,6 +63,10 @@ pub(super) async fn serve(shared: Shared, bind: SocketAddr) -> Result<RunningOdo
         .route("/web/dataset/call_kw", any(session::call_kw))
         .route("/web/dataset/call_kw/{*path}", any(session::call_kw))
         .route("/web", get(session::web))
+        .route(
+            "/api/v1/registry/update_individual",
+            put(openg2p_api::update_individual),
+        )
         .with_state(Arc::clone(&shared));
     let bind_error = |source| EmulatorError::Bind { addr: bind, source };
     let listener = tokio::net::TcpListener::bind(bind)

@@ -16,7 +16,7 @@ pub(crate) type Row = Map<String, Value>;
 /// OpenG2P's refusal of a second id of one type for one registrant.
 const TWIN: &str = "Registrant can't have two IDs of the same type.";
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Store {
     tables: [BTreeMap<i64, Row>; 3],
     next_ids: [i64; 3],

@@ -1,0 +1,185 @@
+//! [`SelfHostedSink`]: MTS calls the embedding service's [`CallbackReceiver`].
+
+use super::{CallbackReceiver, payload};
+use crate::error::SinkError;
+use crate::registry::RegistrantId;
+use crate::sink::{
+    CallbackAuth, CallbackSink, Delivery, DeliveryProblems, Headers, HttpMethod, RecordFailure,
+    ResultPath, redact_url,
+};
+use async_trait::async_trait;
+use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use url::Url;
+
+enum Auth {
+    Bearer,
+    Odoo {
+        database: String,
+        login: String,
+        password: SecretString,
+    },
+}
+
+/// A [`CallbackSink`] with [`ResultPath::Received`]: MTS calls back a [`CallbackReceiver`]
+/// mounted by the embedding service, which stores the tokens itself.
+///
+/// MTS is given the receiver's public URL (the address it is reached at, which behind a proxy
+/// is not the address the server binds). Defaults: bulk delivery (one callback per request),
+/// POST, a 10 s timeout, and auth type `staticBearer` with a new random secret for every run
+/// ([`CallbackSink::delivery`] rotates it). [`with_odoo_auth`](Self::with_odoo_auth) switches
+/// to auth type `odoo`, so a connector configured that way works unchanged.
+pub struct SelfHostedSink {
+    receiver: Arc<CallbackReceiver>,
+    public_url: Url,
+    auth: Auth,
+    http_method: HttpMethod,
+    bulk: bool,
+    timeout_seconds: u32,
+    extra_headers: Headers,
+}
+
+impl fmt::Debug for SelfHostedSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let auth = match &self.auth {
+            Auth::Bearer => "staticBearer",
+            Auth::Odoo { .. } => "odoo",
+        };
+        f.debug_struct("SelfHostedSink")
+            .field("receiver", &self.receiver)
+            .field("public_url", &redact_url(&self.public_url))
+            .field("auth", &auth)
+            .field("http_method", &self.http_method)
+            .field("bulk", &self.bulk)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field(
+                "extra_headers",
+                &self.extra_headers.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl SelfHostedSink {
+    /// A sink for `receiver`, reached by MTS at `public_url` (the base URL the receiver's paths
+    /// are joined to, e.g. `https://g2p.example/omc/`).
+    pub fn new(receiver: Arc<CallbackReceiver>, public_url: Url) -> Self {
+        Self {
+            receiver,
+            public_url,
+            auth: Auth::Bearer,
+            http_method: HttpMethod::Post,
+            bulk: true,
+            timeout_seconds: 10,
+            extra_headers: Headers::new(),
+        }
+    }
+
+    /// MTS logs in Odoo-style at the receiver's login path with these credentials (auth type
+    /// `odoo`); the receiver keeps only a salted digest of the password.
+    pub fn with_odoo_auth(
+        mut self,
+        database: impl Into<String>,
+        login: impl Into<String>,
+        password: SecretString,
+    ) -> Self {
+        let (database, login) = (database.into(), login.into());
+        self.receiver.add_user(&database, &login, &password);
+        self.auth = Auth::Odoo {
+            database,
+            login,
+            password,
+        };
+        self
+    }
+
+    /// The callbacks' HTTP method (default POST).
+    pub fn with_http_method(mut self, method: HttpMethod) -> Self {
+        self.http_method = method;
+        self
+    }
+
+    /// One callback per request with a list (`true`, the default) or one per record.
+    pub fn with_bulk(mut self, bulk: bool) -> Self {
+        self.bulk = bulk;
+        self
+    }
+
+    /// MTS's timeout for each callback, in seconds (default 10).
+    pub fn with_timeout_seconds(mut self, seconds: u32) -> Self {
+        self.timeout_seconds = seconds;
+        self
+    }
+
+    /// A header MTS adds to every callback (for a proxy in front of the receiver).
+    pub fn with_header(mut self, name: impl Into<String>, value: SecretString) -> Self {
+        self.extra_headers.insert(name.into(), value);
+        self
+    }
+
+    /// The receiver.
+    pub fn receiver(&self) -> &Arc<CallbackReceiver> {
+        &self.receiver
+    }
+
+    fn url(&self, path: &str) -> Result<Url, SinkError> {
+        self.public_url
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| SinkError::Misconfigured {
+                message: format!("the receiver's public URL cannot take the path: {e}"),
+            })
+    }
+}
+
+#[async_trait]
+impl CallbackSink for SelfHostedSink {
+    async fn delivery(&self) -> Result<Delivery, SinkError> {
+        let settings = self.receiver.settings();
+        let auth = match &self.auth {
+            Auth::Bearer => CallbackAuth::StaticBearer {
+                token: self.receiver.rotate_bearer(),
+            },
+            Auth::Odoo {
+                database,
+                login,
+                password,
+            } => CallbackAuth::Odoo {
+                auth_url: self.url(&settings.login_path)?,
+                database: database.clone(),
+                username: login.clone(),
+                password: password.clone(),
+                extra_headers: Headers::new(),
+            },
+        };
+        Ok(Delivery {
+            url: self.url(&settings.callback_path)?,
+            http_method: self.http_method,
+            timeout_seconds: self.timeout_seconds,
+            call_in_bulk: self.bulk,
+            output_format: Some(payload::output_format()),
+            extra_headers: self.extra_headers.clone(),
+            auth,
+        })
+    }
+
+    fn result_path(&self) -> ResultPath {
+        ResultPath::Received
+    }
+
+    async fn failures(
+        &self,
+        ids: &[RegistrantId],
+    ) -> Result<BTreeMap<RegistrantId, RecordFailure>, SinkError> {
+        Ok(self.receiver.failures(ids))
+    }
+
+    async fn expect_results(&self, ids: &[RegistrantId]) {
+        self.receiver.expect(ids);
+    }
+
+    async fn delivery_problems(&self) -> DeliveryProblems {
+        self.receiver.take_problems()
+    }
+}

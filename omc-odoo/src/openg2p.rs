@@ -1,0 +1,202 @@
+//! [`OpenG2pApiSink`]: MTS calls OpenG2P 17's own REST API,
+//! `PUT /api/v1/registry/update_individual`, which adds the token id; OMC reads tokens back.
+
+use crate::client::endpoint;
+use async_trait::async_trait;
+use base64::Engine as _;
+use omc_core::sink::{Headers, redact_url};
+use omc_core::{CallbackAuth, CallbackSink, Delivery, HttpMethod, IdTypes, ResultPath, SinkError};
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+use url::Url;
+
+/// The output format for OpenG2P's `update_individual`, adding a token of the type named
+/// `token_type`.
+///
+/// A processed result with a non-empty string token becomes a one-element list: `updateId` is
+/// the VID as MTS saw it (`.output.vid`); `ids` holds the token; the personal fields OpenG2P
+/// requires or writes (`name`, `given_name`, `family_name`, `addl_name`, `gender`,
+/// `birthdate`, `birth_place`, `email`, `address`, `registration_date`) are sent back as the
+/// record carried them, because OpenG2P writes every one of them, a missing one as empty.
+/// `name`, when the record has none, is OpenG2P's `FAMILY, GIVEN`. Anything else becomes an
+/// empty list, which OpenG2P accepts and does nothing with: a failure never becomes an empty
+/// token. Written for jq 1.6.
+pub fn openg2p_output_format(token_type: &str) -> String {
+    let token_type = serde_json::Value::from(token_type).to_string();
+    format!(
+        concat!(
+            r#"if .output.status == "processed" and (.output.token | type) == "string""#,
+            r#" and .output.token != "" and (.output.vid | type) == "string""#,
+            r#" then [{{"updateId": .output.vid,"#,
+            r#" "name": (if (.input.name | type) == "string" then .input.name"#,
+            r#" else ([.input.family_name, .input.given_name] | map(select(type == "string"))"#,
+            r#" | join(", ")) end),"#,
+            r#" "given_name": .input.given_name, "family_name": .input.family_name,"#,
+            r#" "addl_name": .input.addl_name, "gender": .input.gender,"#,
+            r#" "birthdate": .input.birthdate, "birth_place": .input.birth_place,"#,
+            r#" "email": .input.email, "address": .input.address,"#,
+            r#" "registration_date": .input.registration_date,"#,
+            r#" "ids": [{{"id_type": {token_type}, "value": .output.token}}]}}]"#,
+            r#" else [] end"#
+        ),
+        token_type = token_type
+    )
+}
+
+/// A [`CallbackSink`] for OpenG2P 17's `update_individual` API, with [`ResultPath::ReadBack`].
+///
+/// MTS calls `PUT {odoo}/api/v1/registry/update_individual?id_type=<VID type>` with auth type
+/// `none` and `Authorization: Basic ...` among the extra headers (OpenG2P 17 takes HTTP Basic,
+/// never a session), one callback per record: OpenG2P stops at the first failing element of a
+/// list and fails the whole list. MTS ignores the answers; OMC reads the tokens back.
+///
+/// OpenG2P writes every personal field of the body onto the registrant (a missing one as
+/// empty), so the connector's field list should hold every field the output format sends back
+/// (see [`openg2p_output_format`]); fields it does not send are erased by OpenG2P.
+pub struct OpenG2pApiSink {
+    url: Url,
+    login: String,
+    password: SecretString,
+    token_type: String,
+    timeout_seconds: u32,
+}
+
+impl fmt::Debug for OpenG2pApiSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenG2pApiSink")
+            .field("url", &redact_url(&self.url))
+            .field("login", &"<set>")
+            .field("password", &"<secret>")
+            .field("token_type", &self.token_type)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+impl OpenG2pApiSink {
+    /// A sink calling the API of the OpenG2P at `base_url` as the Odoo user `login`, looking
+    /// registrants up by their id of type `id_types.vid` and adding one of type
+    /// `id_types.token`.
+    pub fn new(
+        base_url: &Url,
+        login: impl Into<String>,
+        password: SecretString,
+        id_types: &IdTypes,
+    ) -> Result<Self, SinkError> {
+        let mut url = endpoint(base_url, "api/v1/registry/update_individual").map_err(|e| {
+            SinkError::Misconfigured {
+                message: e.to_string(),
+            }
+        })?;
+        url.query_pairs_mut().append_pair("id_type", &id_types.vid);
+        let login = login.into();
+        if login.contains(':') {
+            return Err(SinkError::Misconfigured {
+                message: "an HTTP Basic login cannot contain ':'".into(),
+            });
+        }
+        Ok(Self {
+            url,
+            login,
+            password,
+            token_type: id_types.token.clone(),
+            timeout_seconds: 10,
+        })
+    }
+
+    /// MTS's timeout for each callback, in seconds (default 10).
+    pub fn with_timeout_seconds(mut self, seconds: u32) -> Self {
+        self.timeout_seconds = seconds;
+        self
+    }
+
+    fn basic(&self) -> SecretString {
+        let pair = format!("{}:{}", self.login, self.password.expose_secret());
+        SecretString::from(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        ))
+    }
+}
+
+#[async_trait]
+impl CallbackSink for OpenG2pApiSink {
+    async fn delivery(&self) -> Result<Delivery, SinkError> {
+        let mut extra_headers = Headers::new();
+        extra_headers.insert("Authorization".into(), self.basic());
+        Ok(Delivery {
+            url: self.url.clone(),
+            http_method: HttpMethod::Put,
+            timeout_seconds: self.timeout_seconds,
+            call_in_bulk: false,
+            output_format: Some(openg2p_output_format(&self.token_type)),
+            extra_headers,
+            auth: CallbackAuth::None,
+        })
+    }
+
+    fn result_path(&self) -> ResultPath {
+        ResultPath::ReadBack
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omc_core::jq::{Output, Program};
+    use serde_json::json;
+
+    #[test]
+    fn processed_results_become_one_update_and_the_rest_an_empty_list() {
+        let program = Program::compile(&openg2p_output_format("MOSIP UIN TOKEN")).unwrap();
+        let processed = json!({
+            "input": {"id": 42, "vid": "4918350000000001", "given_name": "Amina",
+                      "family_name": "Abebe", "gender": "Female", "birthdate": "1990-01-02"},
+            "output": {"vid": "4918350000000001", "status": "processed", "token": "tok",
+                       "errorCode": null, "errorMessage": null}
+        });
+        let Output::Value(body) = program.first(&processed) else {
+            panic!("a value")
+        };
+        assert_eq!(body[0]["updateId"], "4918350000000001");
+        assert_eq!(body[0]["name"], "Abebe, Amina");
+        assert_eq!(body[0]["birth_place"], json!(null));
+        assert_eq!(
+            body[0]["ids"],
+            json!([{"id_type": "MOSIP UIN TOKEN", "value": "tok"}])
+        );
+        for output in [
+            json!({"vid": null, "status": "invalid", "token": null}),
+            json!({"vid": "1", "status": "error", "token": null}),
+            json!({"vid": "1", "status": "processed", "token": ""}),
+            json!({"vid": null, "status": "processed", "token": "t"}),
+        ] {
+            let item = json!({"input": {"id": 1}, "output": output});
+            assert_eq!(program.first(&item), Output::Value(json!([])), "{output}");
+        }
+    }
+
+    #[tokio::test]
+    async fn delivery_is_a_put_with_basic_and_no_auth_type() {
+        let sink = OpenG2pApiSink::new(
+            &"http://odoo.example/".parse().unwrap(),
+            "api",
+            SecretString::from("pw"),
+            &IdTypes::default(),
+        )
+        .unwrap();
+        let d = sink.delivery().await.unwrap();
+        assert_eq!(
+            d.url.as_str(),
+            "http://odoo.example/api/v1/registry/update_individual?id_type=MOSIP+VID"
+        );
+        assert_eq!(d.http_method, HttpMethod::Put);
+        assert!(!d.call_in_bulk);
+        assert_eq!(d.auth.auth_type(), "none");
+        assert_eq!(
+            d.extra_headers["Authorization"].expose_secret(),
+            "Basic YXBpOnB3"
+        );
+        assert!(!format!("{sink:?} {d:?}").contains("pw\""));
+    }
+}

@@ -1,0 +1,101 @@
+//! End to end over real HTTP: MTS (emulator) calls OpenG2P's `update_individual` API (Odoo
+//! emulator) with HTTP Basic; OMC reads the tokens back and removes the VIDs.
+
+use omc::core::engine::{EngineSettings, WaitPolicy};
+use omc::core::fixture::synthetic;
+use omc::core::token::mock_token;
+use omc::core::{Engine, IdTypes, RunReport};
+use omc::mts::MtsClient;
+use omc::mts::emulator::{MtsEmulator, RunningMts};
+use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
+use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
+use secrecy::SecretString;
+use std::sync::Arc;
+use std::time::Duration;
+
+const PARTNER: &str = "mpartner-default-omc";
+
+async fn world() -> (RunningOdoo, RunningMts) {
+    let odoo = OdooEmulator::builder()
+        .database("openg2p")
+        .user("admin", "admin")
+        .user("api", "api-pw")
+        .start()
+        .await
+        .unwrap();
+    odoo.seed(synthetic(25, 11));
+    let mts = MtsEmulator::builder()
+        .partner_id(PARTNER)
+        .start()
+        .await
+        .unwrap();
+    (odoo, mts)
+}
+
+async fn run(odoo: &RunningOdoo, mts: &RunningMts, password: &str) -> RunReport {
+    let client = OdooClient::builder()
+        .base_url(odoo.base_url())
+        .database("openg2p")
+        .login("admin")
+        .password(SecretString::from("admin"))
+        .build()
+        .unwrap();
+    let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
+    let sink = OpenG2pApiSink::new(
+        &odoo.base_url(),
+        "api",
+        SecretString::from(password),
+        &IdTypes::default(),
+    )
+    .unwrap();
+    let settings = EngineSettings {
+        batch_size: 10,
+        wait: WaitPolicy {
+            poll_interval: Duration::from_millis(10),
+            readback_base: Duration::from_secs(1),
+            ..WaitPolicy::default()
+        },
+        ..EngineSettings::default()
+    };
+    let seeder = MtsClient::builder(mts.base_url()).build().unwrap();
+    Engine::new(registry, Arc::new(seeder), Arc::new(sink), settings)
+        .run_once()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_openg2p_api_sink_tokenises_everyone() {
+    let (odoo, mts) = world().await;
+    let seeds: Vec<_> = synthetic(25, 11).collect();
+    let report = run(&odoo, &mts, "api-pw").await;
+    assert!(report.is_balanced(), "{report:?}");
+    assert_eq!(
+        (report.tokenised, report.vids_removed),
+        (25, 25),
+        "{report:?}"
+    );
+    for seed in &seeds {
+        let expected = mock_token(seed.vid.as_ref().unwrap(), PARTNER);
+        assert_eq!(odoo.token_of(seed.id), Some(expected));
+        assert!(odoo.vid_of(seed.id).is_none());
+    }
+    let received = mts.received();
+    assert!(
+        received
+            .iter()
+            .all(|r| r.auth_type.as_deref() == Some("none"))
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_basic_password_leaves_everyone_pending() {
+    let (odoo, mts) = world().await;
+    let report = run(&odoo, &mts, "wrong").await;
+    assert_eq!((report.sent, report.tokenised, report.pending), (25, 0, 25));
+    assert_eq!(odoo.count_ids("MOSIP UIN TOKEN"), 0);
+    assert_eq!(odoo.count_ids("MOSIP VID"), 25);
+    // Fixed: the next run gets them all.
+    let report = run(&odoo, &mts, "api-pw").await;
+    assert_eq!(report.tokenised, 25);
+}

@@ -1,0 +1,267 @@
+//! End to end over real HTTP: the MTS emulator calls OMC's self-hosted receiver (mounted on
+//! axum as in `examples/callback_server`), which stores tokens in the Odoo emulator through
+//! `OdooRegistry`.
+
+#[path = "../examples/callback_server/router.rs"]
+mod router;
+
+use omc::core::engine::{EngineSettings, WaitPolicy};
+use omc::core::fixture::{RegistrantSeed, synthetic};
+use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
+use omc::core::token::mock_token;
+use omc::core::{Engine, HttpMethod, IdTypes, RegistrantId, RunReport, SelfHostedSink, Token};
+use omc::mts::MtsClient;
+use omc::mts::emulator::{MtsEmulator, RunningMts};
+use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
+use omc::odoo::{OdooClient, OdooRegistry};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+const PARTNER: &str = "mpartner-default-omc";
+
+struct World {
+    odoo: RunningOdoo,
+    mts: RunningMts,
+    receiver: Arc<CallbackReceiver>,
+    url: Url,
+    registry: Arc<OdooRegistry>,
+}
+
+async fn world(seeds: Vec<RegistrantSeed>) -> World {
+    let odoo = OdooEmulator::builder()
+        .database("openg2p")
+        .user("admin", "admin")
+        .start()
+        .await
+        .unwrap();
+    odoo.seed(seeds);
+    let mts = MtsEmulator::builder()
+        .partner_id(PARTNER)
+        .start()
+        .await
+        .unwrap();
+    let client = OdooClient::builder()
+        .base_url(odoo.base_url())
+        .database("openg2p")
+        .login("admin")
+        .password(SecretString::from("admin"))
+        .build()
+        .unwrap();
+    let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
+    let receiver = Arc::new(CallbackReceiver::new(
+        registry.clone(),
+        ReceiverSettings::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let app = router::router(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    World {
+        odoo,
+        mts,
+        receiver,
+        url,
+        registry,
+    }
+}
+
+fn settings() -> EngineSettings {
+    EngineSettings {
+        batch_size: 7,
+        wait: WaitPolicy {
+            poll_interval: Duration::from_millis(10),
+            readback_base: Duration::from_secs(1),
+            ..WaitPolicy::default()
+        },
+        ..EngineSettings::default()
+    }
+}
+
+async fn run(w: &World, sink: SelfHostedSink) -> RunReport {
+    let seeder = MtsClient::builder(w.mts.base_url()).build().unwrap();
+    let engine = Engine::new(
+        w.registry.clone(),
+        Arc::new(seeder),
+        Arc::new(sink),
+        settings(),
+    );
+    engine.run_once().await.unwrap()
+}
+
+fn assert_all_tokenised(w: &World, seeds: &[RegistrantSeed], report: &RunReport, what: &str) {
+    let n = seeds.len() as u64;
+    assert!(report.is_balanced(), "{what}: {report:?}");
+    assert_eq!(
+        (report.tokenised, report.vids_removed),
+        (n, n),
+        "{what}: {report:?}"
+    );
+    assert!(report.refused_callbacks.is_empty(), "{what}: {report:?}");
+    for seed in seeds {
+        let expected = mock_token(seed.vid.as_ref().unwrap(), PARTNER);
+        assert_eq!(
+            w.odoo.token_of(seed.id),
+            Some(expected),
+            "{what}: {}",
+            seed.id
+        );
+        assert!(w.odoo.vid_of(seed.id).is_none(), "{what}: VID removed");
+    }
+}
+
+#[tokio::test]
+async fn every_method_single_and_bulk_with_bearer_and_odoo_auth() {
+    let methods = [
+        HttpMethod::Post,
+        HttpMethod::Put,
+        HttpMethod::Patch,
+        HttpMethod::Get,
+    ];
+    for odoo_auth in [false, true] {
+        for method in methods {
+            for bulk in [true, false] {
+                let what = format!("odoo auth {odoo_auth}, {method:?}, bulk {bulk}");
+                let seeds: Vec<_> = synthetic(10, 2).collect();
+                let w = world(seeds.clone()).await;
+                let mut sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone())
+                    .with_http_method(method)
+                    .with_bulk(bulk);
+                if odoo_auth {
+                    sink = sink.with_odoo_auth("omc", "mts", SecretString::from("mts-pw"));
+                }
+                let report = run(&w, sink).await;
+                assert_all_tokenised(&w, &seeds, &report, &what);
+                let expected = if odoo_auth { "odoo" } else { "staticBearer" };
+                assert!(
+                    w.mts
+                        .received()
+                        .iter()
+                        .all(|r| r.auth_type.as_deref() == Some(expected)),
+                    "{what}"
+                );
+                assert_eq!(w.receiver.open_sessions(), 0, "{what}: MTS logged out");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_stores_nothing_and_the_report_names_the_refusals() {
+    for bulk in [true, false] {
+        let w = world(synthetic(9, 4).collect()).await;
+        let sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone())
+            .with_bulk(bulk)
+            .with_odoo_auth("omc", "mts", SecretString::from("what-mts-is-told"));
+        // The receiver expects another password than the one MTS is given.
+        w.receiver
+            .add_user("omc", "mts", &SecretString::from("the-real-password"));
+        let report = run(&w, sink).await;
+        assert_eq!(
+            (report.sent, report.tokenised, report.pending),
+            (9, 0, 9),
+            "{report:?}"
+        );
+        assert!(report.is_balanced());
+        assert_eq!(w.odoo.count_ids("MOSIP UIN TOKEN"), 0, "nothing stored");
+        assert_eq!(w.odoo.count_ids("MOSIP VID"), 9);
+        let callbacks = if bulk { 2 } else { 9 };
+        assert_eq!(
+            report.refused_callbacks.get(
+                "unauthenticated: no bearer token and no session cookie (was the login refused?)"
+            ),
+            Some(&callbacks),
+            "{report:?}"
+        );
+        assert_eq!(
+            report
+                .refused_callbacks
+                .get("login refused: wrong database, login or password"),
+            Some(&2),
+            "one login per MTS request: {report:?}"
+        );
+    }
+}
+
+async fn login(client: &reqwest::Client, w: &World) -> String {
+    let answer = client
+        .get(w.url.join("web/session/authenticate").unwrap())
+        .json(&json!({"jsonrpc": "2.0", "params": {"db": "omc", "login": "mts", "password": "mts-pw"}}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn replays_after_the_run_store_nothing_more_and_are_answered_as_stored() {
+    let seeds: Vec<_> = synthetic(6, 8).collect();
+    let w = world(seeds.clone()).await;
+    let sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone()).with_odoo_auth(
+        "omc",
+        "mts",
+        SecretString::from("mts-pw"),
+    );
+    let report = run(&w, sink).await;
+    assert_all_tokenised(&w, &seeds, &report, "first run");
+    let before: Vec<Option<Token>> = seeds.iter().map(|s| w.odoo.token_of(s.id)).collect();
+    // The bulk body MTS sent, delivered again: three times, the run long over.
+    let body: Vec<Value> = seeds
+        .iter()
+        .map(|s| {
+            json!({"id": s.id.0, "status": "processed", "errorCode": null, "errorMessage": null,
+                   "token": mock_token(s.vid.as_ref().unwrap(), PARTNER).expose()})
+        })
+        .collect();
+    let client = reqwest::Client::new();
+    let cookie = login(&client, &w).await;
+    for _ in 0..3 {
+        let answer: Value = client
+            .post(w.url.join("omc/callback").unwrap())
+            .header("Cookie", &cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["stored"], 0, "{answer}");
+        assert_eq!(answer["alreadyStored"], 6, "{answer}");
+    }
+    let after: Vec<Option<Token>> = seeds.iter().map(|s| w.odoo.token_of(s.id)).collect();
+    assert_eq!(before, after, "the registry is unchanged");
+    assert_eq!(w.odoo.count_ids("MOSIP UIN TOKEN"), 6);
+    // A different token for a registrant already holding one: a conflict, not an overwrite.
+    let conflict = json!({"id": 1, "status": "processed", "token": "a-different-token"});
+    let answer: Value = client
+        .put(w.url.join("omc/callback").unwrap())
+        .header("Cookie", &cookie)
+        .json(&conflict)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["conflicts"], json!([1]));
+    assert_eq!(w.odoo.token_of(RegistrantId(1)), before[0]);
+}
+
+#[tokio::test]
+async fn two_registrants_sharing_a_vid_are_one_duplicate_group() {
+    let mut seeds: Vec<_> = synthetic(8, 6).collect();
+    seeds[6].vid = seeds[2].vid.clone();
+    let w = world(seeds).await;
+    let sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone());
+    let report = run(&w, sink).await;
+    assert_eq!(report.tokenised, 8, "{report:?}");
+    assert_eq!(
+        report.duplicate_groups,
+        vec![vec![RegistrantId(3), RegistrantId(7)]],
+        "{report:?}"
+    );
+}
