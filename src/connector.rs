@@ -12,6 +12,12 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
+    /// The configuration has problems; nothing was wired.
+    #[error(transparent)]
+    Config(#[from] omc_core::config::ConfigError),
+    /// The CA bundle could not be read.
+    #[error("tls.ca_bundle: cannot read it: {0}")]
+    CaBundle(#[source] std::io::Error),
     /// The Odoo client could not be built.
     #[error("odoo settings: {0}")]
     Odoo(#[source] omc_odoo::OdooError),
@@ -45,6 +51,7 @@ impl Connector {
     /// [`OdooCallbackSink`], with `settings` for the engine (start from
     /// `EngineSettings::from(&config)`).
     pub fn new(config: &ConnectorConfig, settings: EngineSettings) -> Result<Self, ConnectError> {
+        config.validate()?;
         let id_types: IdTypes = config.id_types.clone();
         let registry = OdooRegistry::new(Self::odoo_client(config)?, id_types);
         let callback = &config.callback;
@@ -78,6 +85,9 @@ impl Connector {
         for (name, value) in &callback.extra_headers {
             sink = sink.with_header(name.clone(), value.clone());
         }
+        if let Some(format) = &config.output_format {
+            sink = sink.with_output_format(format.clone());
+        }
         Self::assemble(config, settings, registry, Arc::new(sink))
     }
 
@@ -90,18 +100,30 @@ impl Connector {
         settings: EngineSettings,
         sink: DynCallbackSink,
     ) -> Result<Self, ConnectError> {
+        config.validate()?;
         let registry = OdooRegistry::new(Self::odoo_client(config)?, config.id_types.clone());
         Self::assemble(config, settings, registry, sink)
     }
 
+    fn ca_bundle(config: &ConnectorConfig) -> Result<Option<Vec<u8>>, ConnectError> {
+        config
+            .tls_ca_bundle
+            .as_ref()
+            .map(std::fs::read)
+            .transpose()
+            .map_err(ConnectError::CaBundle)
+    }
+
     fn odoo_client(config: &ConnectorConfig) -> Result<OdooClient, ConnectError> {
-        OdooClient::builder()
+        let mut builder = OdooClient::builder()
             .base_url(config.odoo.base_url.clone())
             .database(config.odoo.database.clone())
             .login(config.odoo.login.clone())
-            .password(config.odoo.password.clone())
-            .build()
-            .map_err(ConnectError::Odoo)
+            .password(config.odoo.password.clone());
+        if let Some(pem) = Self::ca_bundle(config)? {
+            builder = builder.ca_bundle_pem(pem);
+        }
+        builder.build().map_err(ConnectError::Odoo)
     }
 
     fn assemble(
@@ -110,9 +132,11 @@ impl Connector {
         registry: OdooRegistry,
         sink: DynCallbackSink,
     ) -> Result<Self, ConnectError> {
-        let seeder = MtsClient::builder(config.mts_url.clone())
-            .build()
-            .map_err(ConnectError::Mts)?;
+        let mut builder = MtsClient::builder(config.mts_url.clone());
+        if let Some(pem) = Self::ca_bundle(config)? {
+            builder = builder.with_ca_bundle(pem);
+        }
+        let seeder = builder.build().map_err(ConnectError::Mts)?;
         let registry = Arc::new(registry);
         let engine = Engine::new(registry.clone(), Arc::new(seeder), sink, settings);
         Ok(Self { registry, engine })

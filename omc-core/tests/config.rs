@@ -129,6 +129,12 @@ fn each_invalid_value_is_refused_naming_its_setting() {
         ),
         ("", "filter", "'[\"&\", [\"a\", \"=\", 1]]'", "filter"),
         ("", "filter", "'not json'", "filter"),
+        (
+            "",
+            "filter",
+            "'[[\"birth_date\", \"=\", \"1990-01-01\"]]'",
+            "filter",
+        ),
         ("", "fields", "[\"id\", \"birth_date\"]", "fields[1]"),
         ("", "fields", "\"id\"", "fields"),
         ("", "batch_size", "0", "batch_size"),
@@ -260,6 +266,18 @@ fn every_problem_of_a_file_is_reported_together() {
         );
     }
     assert!(error.problems.len() >= 5);
+}
+
+#[test]
+fn the_filter_is_checked_against_the_registrant_model() {
+    let text = with("", "filter", "'[[\"birth_date\", \"=\", \"1990-01-01\"]]'");
+    let error = load(&text).unwrap_err();
+    assert!(
+        error.to_string().contains("did you mean 'birthdate'"),
+        "{error}"
+    );
+    let text = with("", "filter", "\"[('is_registrant', '=', True)]\"");
+    load(&text).expect("the Python-literal form operators paste from Odoo");
 }
 
 #[test]

@@ -121,7 +121,7 @@ async fn records_mts_would_refuse_are_held_back_with_its_code() {
 }
 
 #[tokio::test]
-async fn registrants_without_a_vid_are_reported_not_sent() {
+async fn registrants_without_a_vid_are_never_selected_whatever_the_filter() {
     let mut seeds: Vec<_> = synthetic(3, 3).collect();
     seeds[1].vid = None;
     let settings = EngineSettings {
@@ -130,9 +130,14 @@ async fn registrants_without_a_vid_are_reported_not_sent() {
     };
     let kit = kit(seeds, settings);
     let report = kit.engine.run_once().await.unwrap();
-    assert_eq!(report.failed.get("ATS-REQ-009"), Some(&1));
+    assert_eq!(
+        report.selected, 2,
+        "OMC adds 'holds a VID' to the operator's filter"
+    );
     assert_eq!(report.tokenised, 2);
+    assert!(report.failed.is_empty());
     assert!(!sent_ids(&kit.seeder).contains(&2));
+    assert!(report.is_balanced());
 }
 
 #[tokio::test]

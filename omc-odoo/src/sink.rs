@@ -51,6 +51,7 @@ pub struct OdooCallbackSink {
     http_method: HttpMethod,
     extra_headers: Headers,
     login_headers: Headers,
+    custom_format: Option<String>,
 }
 
 impl fmt::Debug for OdooCallbackSink {
@@ -94,6 +95,7 @@ impl OdooCallbackSink {
             http_method: HttpMethod::Post,
             extra_headers: Headers::new(),
             login_headers: Headers::new(),
+            custom_format: None,
             registry,
         })
     }
@@ -124,6 +126,13 @@ impl OdooCallbackSink {
     /// MTS's timeout for each callback, in seconds (default 10).
     pub fn with_timeout_seconds(mut self, seconds: u32) -> Self {
         self.timeout_seconds = seconds;
+        self
+    }
+
+    /// Uses the operator's own output format instead of the generated one (an OpenG2P
+    /// connector's `output_format`, which builds the `call_kw` body itself).
+    pub fn with_output_format(mut self, format: impl Into<String>) -> Self {
+        self.custom_format = Some(format.into());
         self
     }
 
@@ -158,7 +167,11 @@ impl CallbackSink for OdooCallbackSink {
             http_method: self.http_method,
             timeout_seconds: self.timeout_seconds,
             call_in_bulk: false,
-            output_format: Some(output_format(type_id)),
+            output_format: Some(
+                self.custom_format
+                    .clone()
+                    .unwrap_or_else(|| output_format(type_id)),
+            ),
             extra_headers: self.extra_headers.clone(),
             auth: CallbackAuth::Odoo {
                 auth_url: self.auth_url.clone(),

@@ -7,7 +7,10 @@ use super::{
     AuthType, CallbackSettings, ConnectorConfig, DeliveryType, InputType, JobType, OdooSettings,
     OutputType,
 };
-use crate::domain::Domain;
+use crate::domain::{Domain, FieldModel};
+
+/// The model registrants live in.
+const REGISTRANT_MODEL: &str = "res.partner";
 use crate::jq::{Output, Program};
 use crate::registry::IdTypes;
 use crate::rules::{MandatoryFields, MtsField};
@@ -63,31 +66,6 @@ const ODOO: &[&str] = &[
     "password",
     "password_env",
     "password_file",
-];
-
-/// `res.partner` fields a connector may send (OpenG2P's registrant model).
-pub const REGISTRANT_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "given_name",
-    "family_name",
-    "addl_name",
-    "birthdate",
-    "birth_place",
-    "gender",
-    "email",
-    "phone",
-    "address",
-    "is_registrant",
-    "is_group",
-    "active",
-    "registration_date",
-    "civil_status",
-    "occupation",
-    "income",
-    "company_id",
-    "create_date",
-    "write_date",
 ];
 
 /// Reads and checks a configuration tree.
@@ -230,15 +208,21 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
             );
         }
     }
+    let model = FieldModel::openg2p();
     for (i, f) in c.fields.iter().enumerate() {
-        if !REGISTRANT_FIELDS.contains(&f.as_str()) {
-            let hint = closest(f, REGISTRANT_FIELDS.iter().copied())
+        if model.field(REGISTRANT_MODEL, f).is_none() {
+            let hint = closest(f, model.fields_of(REGISTRANT_MODEL))
                 .map(|s| format!("; did you mean '{s}'?"))
                 .unwrap_or_default();
             p.add(
                 format!("fields[{i}]"),
                 format!("'{f}' is not a registrant field{hint}"),
             );
+        }
+    }
+    if let Err(problems) = c.filter.validate(&model, REGISTRANT_MODEL) {
+        for problem in problems {
+            p.add("filter", problem.to_string());
         }
     }
     check_mapping(&c.mapping, &c.fields, &c.mandatory_fields, &mut p);

@@ -86,10 +86,12 @@ impl Engine {
         let mut report = RunReport::default();
         let mut batch = Batch::with_capacity(s.batch_size);
         let mut cleanup: Vec<RegistrantId> = Vec::new();
+        // OMC selects only registrants holding a VID, whatever the operator's filter says.
+        let filter = s.filter.for_connector(&s.id_types);
         let mut after = None;
         let outcome = loop {
             let query = CandidateQuery {
-                filter: s.filter.clone(),
+                filter: filter.clone(),
                 fields: s.fields.clone(),
                 after,
                 limit: s.page_size.max(1),

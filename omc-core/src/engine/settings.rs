@@ -2,6 +2,7 @@
 
 use crate::config::ConnectorConfig;
 use crate::domain::Domain;
+use crate::registry::IdTypes;
 use crate::rules::MandatoryFields;
 use crate::seeder::Mapping;
 use std::time::Duration;
@@ -54,8 +55,10 @@ impl WaitPolicy {
 /// What the engine needs from a connector's configuration.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
-    /// The registry filter.
+    /// The registry filter (the operator's; the engine ANDs "holds a VID" onto it).
     pub filter: Domain,
+    /// The VID and token id type names.
+    pub id_types: IdTypes,
     /// The registrant fields to send.
     pub fields: Vec<String>,
     /// MTS's mapping.
@@ -82,6 +85,7 @@ impl Default for EngineSettings {
     fn default() -> Self {
         Self {
             filter: Domain::openg2p_default(),
+            id_types: IdTypes::default(),
             fields: crate::config::default_fields(),
             mapping: Mapping::default(),
             lang: "eng".into(),
@@ -100,6 +104,7 @@ impl From<&ConnectorConfig> for EngineSettings {
     fn from(config: &ConnectorConfig) -> Self {
         Self {
             filter: config.filter.clone(),
+            id_types: config.id_types.clone(),
             fields: config.fields.clone(),
             mapping: config.mapping.clone(),
             lang: config.lang.clone(),
