@@ -6,14 +6,14 @@
 //! callbacks and replays until Ctrl-C (or exits with `--exit-after-run`).
 //!
 //! ```text
-//! OMC_ODOO_PASSWORD=... OMC_CALLBACK_PASSWORD=... cargo run --example callback_server -- \
+//! OMC_ODOO__PASSWORD=... OMC_CALLBACK__PASSWORD=... cargo run --example callback_server -- \
 //!     --bind 0.0.0.0:8080 --public-url https://g2p.example/omc/ \
 //!     --odoo-url http://odoo:8069/ --odoo-db openg2p --odoo-login omc \
 //!     --mts-url http://mts:8080/ [--auth odoo|bearer] [--method POST|PUT|PATCH|GET]
 //!     [--single] [--exit-after-run]
 //! ```
 //!
-//! With `--auth odoo`, MTS logs in at the receiver as `mts` with `OMC_CALLBACK_PASSWORD`
+//! With `--auth odoo`, MTS logs in at the receiver as `mts` with `OMC_CALLBACK__PASSWORD`
 //! (database: `--odoo-db`); by default it gets a random bearer secret for each run.
 
 // A command-line program: it prints its report.
@@ -115,7 +115,7 @@ async fn run(args: Args) -> Result<(), String> {
         .base_url(args.odoo_url.clone())
         .database(args.odoo_db.clone())
         .login(args.odoo_login.clone())
-        .password(secret_from_env("OMC_ODOO_PASSWORD")?)
+        .password(secret_from_env("OMC_ODOO__PASSWORD")?)
         .build()
         .map_err(|e| e.to_string())?;
     let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
@@ -135,7 +135,7 @@ async fn run(args: Args) -> Result<(), String> {
         sink = sink.with_odoo_auth(
             args.odoo_db.clone(),
             "mts",
-            secret_from_env("OMC_CALLBACK_PASSWORD")?,
+            secret_from_env("OMC_CALLBACK__PASSWORD")?,
         );
     }
     let seeder = MtsClient::builder(args.mts_url.clone())

@@ -230,18 +230,7 @@ mod tests {
     }
 
     fn fields() -> Vec<String> {
-        [
-            "id",
-            "given_name",
-            "family_name",
-            "birthdate",
-            "gender",
-            "address",
-            "email",
-            "phone",
-        ]
-        .map(String::from)
-        .to_vec()
+        crate::config::default_fields()
     }
 
     #[test]

@@ -25,9 +25,10 @@
 //! | 14 | Grace O'Neil, Female, 2010-10-10, income -5, teacher | token, national id |
 //! | 15 | "Kamau Household", a group — **archived** | token |
 
-use crate::domain::Record;
 use crate::fixture::RegistrantSeed;
+use crate::memory::MemoryRegistry;
 use crate::pii::Token;
+use crate::registry::IdTypes;
 use serde_json::{Map, Value, json};
 
 /// The VID id type of the fixture.
@@ -616,137 +617,14 @@ pub fn malformed() -> Vec<MalformedCase> {
         .collect()
 }
 
-/// The fixture as [`Record`]s, for evaluating domains directly.
-pub fn records() -> Vec<FixtureRecord> {
-    registrants()
-        .into_iter()
-        .map(|seed| {
-            let mut ids: Vec<(String, String)> = Vec::new();
-            if let Some(vid) = &seed.vid {
-                ids.push((VID.into(), vid.expose().to_owned()));
-            }
-            if let Some(token) = &seed.token {
-                ids.push((TOKEN.into(), token.expose().to_owned()));
-            }
-            for (holder, value) in NATIONAL_IDS {
-                if holder == seed.id.0 {
-                    ids.push((NATIONAL_ID.into(), value.into()));
-                }
-            }
-            let mut fields = seed.fields.0;
-            fields.remove("reg_ids");
-            FixtureRecord {
-                id: seed.id.0,
-                fields,
-                ids,
-            }
-        })
-        .collect()
-}
-
-/// A fixture registrant as a [`Record`] (its `Debug` shows its id only).
-#[derive(Clone)]
-pub struct FixtureRecord {
-    id: i64,
-    fields: Map<String, Value>,
-    ids: Vec<(String, String)>,
-}
-
-impl std::fmt::Debug for FixtureRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FixtureRecord")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-struct RegIdRecord<'a> {
-    id: i64,
-    owner: &'a FixtureRecord,
-    id_type: &'a str,
-    value: &'a str,
-}
-
-struct IdTypeRecord<'a> {
-    name: &'a str,
-}
-
-impl Record for FixtureRecord {
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    fn value(&self, field: &str) -> Value {
-        self.fields.get(field).cloned().unwrap_or(Value::Null)
-    }
-
-    fn related(&self, field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
-        (field == "reg_ids").then(|| {
-            self.ids
-                .iter()
-                .enumerate()
-                .map(|(i, (id_type, value))| {
-                    Box::new(RegIdRecord {
-                        id: self.id * 10 + i as i64,
-                        owner: self,
-                        id_type,
-                        value,
-                    }) as Box<dyn Record + '_>
-                })
-                .collect()
-        })
-    }
-
-    fn search_names(&self) -> Vec<String> {
-        ["name", "email", "ref"]
-            .iter()
-            .filter_map(|k| {
-                self.fields
-                    .get(*k)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .collect()
-    }
-}
-
-impl Record for RegIdRecord<'_> {
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    fn value(&self, field: &str) -> Value {
-        match field {
-            "value" => Value::from(self.value),
-            _ => Value::Null,
-        }
-    }
-
-    fn related(&self, field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
-        match field {
-            "id_type" => Some(vec![Box::new(IdTypeRecord { name: self.id_type })]),
-            "partner_id" => Some(vec![Box::new(self.owner.clone())]),
-            _ => None,
-        }
-    }
-}
-
-impl Record for IdTypeRecord<'_> {
-    fn id(&self) -> i64 {
-        [VID, TOKEN, NATIONAL_ID]
-            .iter()
-            .position(|n| *n == self.name)
-            .map_or(0, |i| i as i64 + 1)
-    }
-
-    fn value(&self, field: &str) -> Value {
-        match field {
-            "name" => Value::from(self.name),
-            _ => Value::Null,
-        }
-    }
-
-    fn related(&self, _field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
-        None
-    }
+/// The fixture in a [`MemoryRegistry`], for evaluating domains directly
+/// ([`MemoryRegistry::selected`]).
+pub fn registry() -> MemoryRegistry {
+    MemoryRegistry::with_seeds(
+        IdTypes {
+            vid: VID.into(),
+            token: TOKEN.into(),
+        },
+        registrants(),
+    )
 }

@@ -47,21 +47,10 @@ pub fn fixture() -> Vec<RegistrantSeed> {
     seeds
 }
 
-const FIELDS: [&str; 8] = [
-    "id",
-    "given_name",
-    "family_name",
-    "birthdate",
-    "gender",
-    "address",
-    "email",
-    "phone",
-];
-
 fn query(filter: Domain, after: Option<RegistrantId>, limit: usize) -> CandidateQuery {
     CandidateQuery {
         filter,
-        fields: FIELDS.map(String::from).to_vec(),
+        fields: crate::config::default_fields(),
         after,
         limit,
     }

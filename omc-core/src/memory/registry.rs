@@ -106,6 +106,16 @@ impl MemoryRegistry {
         before != p.ids.len()
     }
 
+    /// Every registrant a search with `filter` returns, in id order: Odoo's semantics, archived
+    /// registrants left out unless the filter mentions `active` (no paging, no projection).
+    pub fn selected(&self, filter: &crate::domain::Domain) -> Vec<RegistrantId> {
+        self.read()
+            .iter()
+            .filter(|(id, partner)| filter.selects(&PartnerView { id: **id, partner }))
+            .map(|(id, _)| RegistrantId(*id))
+            .collect()
+    }
+
     /// (registrants holding a token, registrants holding a VID).
     pub fn counts(&self) -> (usize, usize) {
         let partners = self.read();
