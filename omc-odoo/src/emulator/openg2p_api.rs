@@ -115,13 +115,10 @@ fn validate(body: &[u8]) -> Result<Vec<Map<String, Value>>, (usize, String)> {
 /// The active partner holding `value` under the id type `type_id`.
 fn holder(store: &Store, type_id: i64, value: &str) -> Option<(i64, i64)> {
     store
-        .table(Model::RegId)
-        .iter()
-        .filter(|(_, row)| {
-            many2one_id(row.get("id_type")) == Some(type_id)
-                && row.get("value").and_then(Value::as_str) == Some(value)
-        })
-        .filter_map(|(&reg, row)| Some((reg, many2one_id(row.get("partner_id"))?)))
+        .reg_ids_with_value(value)
+        .filter_map(|reg| Some((reg, store.row(Model::RegId, reg)?)))
+        .filter(|(_, row)| many2one_id(row.get("id_type")) == Some(type_id))
+        .filter_map(|(reg, row)| Some((reg, many2one_id(row.get("partner_id"))?)))
         .find(|(_, partner)| {
             store
                 .row(Model::Partner, *partner)

@@ -392,6 +392,20 @@ fn candidates<'a>(
             }
             ("id", Operator::In, Value::Array(items)) => narrow(ints(items)),
             ("id", Operator::Eq, Value::Number(n)) => narrow(n.as_i64().into_iter().collect()),
+            ("value", Operator::In, Value::Array(items))
+                if model == Model::RegId && items.iter().all(Value::is_string) =>
+            {
+                narrow(
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .flat_map(|v| store.reg_ids_with_value(v))
+                        .collect(),
+                );
+            }
+            ("value", Operator::Eq, Value::String(v)) if model == Model::RegId => {
+                narrow(store.reg_ids_with_value(v).collect());
+            }
             ("partner_id", Operator::In, Value::Array(items)) if model == Model::RegId => {
                 let partners = ints(items);
                 if partners.len() == items.len() {

@@ -21,6 +21,8 @@ pub(crate) struct Store {
     tables: [BTreeMap<i64, Row>; 3],
     next_ids: [i64; 3],
     by_partner: HashMap<i64, BTreeSet<i64>>,
+    /// `g2p.reg.id` ids by value, as PostgreSQL's index on `g2p_reg_id.value` would find them.
+    by_value: HashMap<String, BTreeSet<i64>>,
     validators: HashMap<i64, Regex>,
     extra_partner_fields: BTreeSet<String>,
 }
@@ -61,6 +63,23 @@ impl Store {
 
     pub(crate) fn reg_ids_of(&self, partner: i64) -> impl Iterator<Item = i64> + '_ {
         self.by_partner.get(&partner).into_iter().flatten().copied()
+    }
+
+    /// The `g2p.reg.id` ids holding `value` (of any type).
+    pub(crate) fn reg_ids_with_value(&self, value: &str) -> impl Iterator<Item = i64> + '_ {
+        self.by_value.get(value).into_iter().flatten().copied()
+    }
+
+    fn index(&mut self, reg_id: i64, row: &Row) {
+        if let Some(partner) = many2one_id(row.get("partner_id")) {
+            self.by_partner.entry(partner).or_default().insert(reg_id);
+        }
+        if let Some(value) = row.get("value").and_then(Value::as_str) {
+            self.by_value
+                .entry(value.to_owned())
+                .or_default()
+                .insert(reg_id);
+        }
     }
 
     /// The id of the `g2p.id.type` named `name`.
@@ -173,9 +192,7 @@ impl Store {
     fn insert(&mut self, model: Model, row: Row) -> i64 {
         let id = self.allocate(model);
         if model == Model::RegId {
-            if let Some(partner) = many2one_id(row.get("partner_id")) {
-                self.by_partner.entry(partner).or_default().insert(id);
-            }
+            self.index(id, &row);
         }
         self.tables[model.index()].insert(id, row);
         id
@@ -217,9 +234,7 @@ impl Store {
         for (id, row) in updated {
             if model == Model::RegId {
                 self.unindex(id);
-                if let Some(partner) = many2one_id(row.get("partner_id")) {
-                    self.by_partner.entry(partner).or_default().insert(id);
-                }
+                self.index(id, &row);
             }
             self.tables[model.index()].insert(id, row);
         }
@@ -261,6 +276,7 @@ impl Store {
     fn unlink_partners(&mut self, ids: &[i64]) {
         for id in ids {
             for reg in self.by_partner.remove(id).unwrap_or_default() {
+                self.unindex(reg);
                 self.tables[Model::RegId.index()].remove(&reg);
             }
             self.tables[Model::Partner.index()].remove(id);
@@ -268,11 +284,21 @@ impl Store {
     }
 
     fn unindex(&mut self, reg_id: i64) {
-        let partner = self
-            .row(Model::RegId, reg_id)
-            .and_then(|row| many2one_id(row.get("partner_id")));
+        let Some(row) = self.row(Model::RegId, reg_id) else {
+            return;
+        };
+        let partner = many2one_id(row.get("partner_id"));
+        let value = row.get("value").and_then(Value::as_str).map(str::to_owned);
         if let Some(set) = partner.and_then(|p| self.by_partner.get_mut(&p)) {
             set.remove(&reg_id);
+        }
+        if let Some(value) = value {
+            if let Some(set) = self.by_value.get_mut(&value) {
+                set.remove(&reg_id);
+                if set.is_empty() {
+                    self.by_value.remove(&value);
+                }
+            }
         }
     }
 
