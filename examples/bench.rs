@@ -24,28 +24,22 @@
 // A command-line program: it prints its figures.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod common;
 #[path = "callback_server/router.rs"]
 mod router;
 
+use common::{DATABASE, LOGIN, PASSWORD};
 use omc::connector::Connector;
-use omc::core::config::{AuthType, CallbackSettings, JobType, OdooSettings};
-use omc::core::engine::{EngineSettings, WaitPolicy};
-use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
-use omc::core::{ConnectorConfig, Engine, IdTypes, RunReport, SelfHostedSink};
+use omc::core::{Engine, IdTypes, RunReport};
 use omc::mts::emulator::MtsEmulator;
+use omc::odoo::OdooRegistry;
 use omc::odoo::emulator::OdooEmulator;
-use omc::odoo::{OdooClient, OdooRegistry};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{ChildStdout, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
-
-const DATABASE: &str = "openg2p";
-const LOGIN: &str = "admin";
-const PASSWORD: &str = "admin";
 
 const USAGE: &str = "usage: bench --registrants N [--sink odoo|self-hosted] [--latency-ms L] \
                      [--batch-size B] [--in-flight F] [--poll-ms P] [--seed S] [--json]";
@@ -238,82 +232,25 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn odoo_client(base_url: Url) -> Result<OdooClient, String> {
-    OdooClient::builder()
-        .base_url(base_url)
-        .database(DATABASE)
-        .login(LOGIN)
-        .password(SecretString::from(PASSWORD))
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// OMC's receiver served in process on a loopback port, and the sink that points MTS at it.
-async fn self_hosted(registry: Arc<OdooRegistry>) -> Result<SelfHostedSink, String> {
-    let receiver = Arc::new(CallbackReceiver::new(registry, ReceiverSettings::default()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("binding the receiver: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = router::router(receiver.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let public_url = Url::parse(&format!("http://{addr}/")).map_err(|e| e.to_string())?;
-    Ok(SelfHostedSink::new(receiver, public_url).with_bulk(true))
-}
-
 /// The engine, configured as the demo does (a 20 ms poll interval unless `--poll-ms` says
 /// otherwise) with the benchmark's batching.
 async fn engine(args: &Args, odoo_url: Url, mts_url: Url) -> Result<Engine, String> {
-    let odoo_settings = OdooSettings {
-        base_url: odoo_url.clone(),
-        database: DATABASE.into(),
-        login: LOGIN.into(),
-        password: SecretString::from(PASSWORD),
-    };
-    let config = ConnectorConfig::builder("bench", mts_url, odoo_settings)
-        .with_job_type(JobType::OneTime)
+    let config = common::operator_config("bench", mts_url, odoo_url.clone())
         .with_batch_size(args.batch_size)
         .with_max_in_flight(args.in_flight)
-        .with_callback(CallbackSettings {
-            auth_type: AuthType::Odoo,
-            database: Some(DATABASE.into()),
-            username: Some(LOGIN.into()),
-            password: Some(SecretString::from(PASSWORD)),
-            ..CallbackSettings::default()
-        })
         .build();
-    let settings = EngineSettings {
-        wait: WaitPolicy {
-            poll_interval: Duration::from_millis(args.poll_ms),
-            ..WaitPolicy::default()
-        },
-        ..EngineSettings::from(&config)
-    };
+    let settings = common::engine_settings(&config, Duration::from_millis(args.poll_ms));
     let connector = if args.self_hosted {
         let registry = Arc::new(OdooRegistry::new(
-            odoo_client(odoo_url)?,
+            common::odoo_client(odoo_url)?,
             IdTypes::default(),
         ));
-        let sink = Arc::new(self_hosted(registry).await?);
+        let sink = Arc::new(common::self_hosted(registry).await?);
         Connector::with_sink(&config, settings, sink)
     } else {
         Connector::new(&config, settings)
     };
     Ok(connector.map_err(|e| e.to_string())?.engine)
-}
-
-/// `g2p.reg.id` rows of the type named `type_name`, counted over JSON-RPC.
-async fn count_ids(client: &OdooClient, type_name: &str) -> Result<u64, String> {
-    client
-        .execute_kw(
-            "g2p.reg.id",
-            "search_count",
-            json!([[["id_type", "=", type_name]]]),
-            json!({}),
-        )
-        .await
-        .map_err(|e| e.to_string())
-        .map(|v| v.as_u64().unwrap_or(0))
 }
 
 /// What one run measured.
@@ -372,11 +309,11 @@ async fn run(args: &Args) -> Result<bool, String> {
     let report = engine.run_once().await.map_err(|e| format!("run: {e}"))?;
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_seconds(ticks) - cpu_before;
-    let client = odoo_client(odoo_url)?;
+    let client = common::odoo_client(odoo_url)?;
     let id_types = IdTypes::default();
     let measured = Measured {
-        tokens: count_ids(&client, &id_types.token).await?,
-        vids: count_ids(&client, &id_types.vid).await?,
+        tokens: common::count_ids(&client, &id_types.token).await?,
+        vids: common::count_ids(&client, &id_types.vid).await?,
         callbacks: mts.finish().unwrap_or(Value::Null),
         report,
         seconds,

@@ -21,16 +21,15 @@
 // A command-line program: it prints its summary.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod common;
 #[path = "callback_server/router.rs"]
 mod router;
 
+use common::{DATABASE, LOGIN, PASSWORD};
 use omc::connector::Connector;
-use omc::core::config::{AuthType, CallbackSettings, JobType, OdooSettings};
-use omc::core::engine::{EngineSettings, WaitPolicy};
 use omc::core::fixture::synthetic_vid;
-use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
 use omc::core::token::mock_token;
-use omc::core::{ConnectorConfig, IdTypes, RunReport, SelfHostedSink, Token};
+use omc::core::{IdTypes, RunReport, Token};
 use omc::mts::emulator::MtsEmulator;
 use omc::odoo::emulator::OdooEmulator;
 use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
@@ -40,10 +39,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
-
-const DATABASE: &str = "openg2p";
-const LOGIN: &str = "admin";
-const PASSWORD: &str = "admin";
 
 /// How MTS delivers results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,31 +127,10 @@ struct Check {
 }
 
 async fn check_registry(base_url: Url, args: &Args) -> Result<Check, String> {
-    let client = OdooClient::builder()
-        .base_url(base_url)
-        .database(DATABASE)
-        .login(LOGIN)
-        .password(SecretString::from(PASSWORD))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = common::odoo_client(base_url)?;
     let id_types = IdTypes::default();
-    let count = |type_name: String| {
-        let client = client.clone();
-        async move {
-            client
-                .execute_kw(
-                    "g2p.reg.id",
-                    "search_count",
-                    json!([[["id_type", "=", type_name]]]),
-                    json!({}),
-                )
-                .await
-                .map_err(|e| e.to_string())
-                .map(|v| v.as_u64().unwrap_or(0) as usize)
-        }
-    };
-    let tokens = count(id_types.token.clone()).await?;
-    let vids = count(id_types.vid.clone()).await?;
+    let tokens = common::count_ids(&client, &id_types.token).await? as usize;
+    let vids = common::count_ids(&client, &id_types.vid).await? as usize;
     let mut tokens_matching = 0;
     let mut after = 0i64;
     loop {
@@ -248,29 +222,8 @@ async fn run(args: Args) -> Result<bool, String> {
             (mts.base_url(), Some(mts))
         }
     };
-    let odoo_settings = OdooSettings {
-        base_url: odoo.base_url(),
-        database: DATABASE.into(),
-        login: LOGIN.into(),
-        password: SecretString::from(PASSWORD),
-    };
-    let config = ConnectorConfig::builder("demo", mts_url, odoo_settings)
-        .with_job_type(JobType::OneTime)
-        .with_callback(CallbackSettings {
-            auth_type: AuthType::Odoo,
-            database: Some(DATABASE.into()),
-            username: Some(LOGIN.into()),
-            password: Some(SecretString::from(PASSWORD)),
-            ..CallbackSettings::default()
-        })
-        .build();
-    let settings = EngineSettings {
-        wait: WaitPolicy {
-            poll_interval: Duration::from_millis(20),
-            ..WaitPolicy::default()
-        },
-        ..EngineSettings::from(&config)
-    };
+    let config = common::operator_config("demo", mts_url, odoo.base_url()).build();
+    let settings = common::engine_settings(&config, Duration::from_millis(20));
     let engine = match args.sink {
         SinkKind::Odoo => {
             Connector::new(&config, settings)
@@ -286,7 +239,7 @@ async fn run(args: Args) -> Result<bool, String> {
                 .build()
                 .map_err(|e| e.to_string())?;
             let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
-            let sink = Arc::new(self_hosted(registry).await?);
+            let sink = Arc::new(common::self_hosted(registry).await?);
             Connector::with_sink(&config, settings, sink)
                 .map_err(|e| e.to_string())?
                 .engine
@@ -334,18 +287,6 @@ async fn run(args: Args) -> Result<bool, String> {
 }
 
 /// OMC's receiver served in process on a loopback port, and the sink that points MTS at it.
-async fn self_hosted(registry: Arc<OdooRegistry>) -> Result<SelfHostedSink, String> {
-    let receiver = Arc::new(CallbackReceiver::new(registry, ReceiverSettings::default()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("binding the receiver: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = router::router(receiver.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let public_url = Url::parse(&format!("http://{addr}/")).map_err(|e| e.to_string())?;
-    Ok(SelfHostedSink::new(receiver, public_url))
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args() {
