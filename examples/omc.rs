@@ -83,7 +83,7 @@ fn check(path: &str) -> Result<(), String> {
         has_token: false,
         fields: sample.fields,
     };
-    let record = build_authdata(&candidate, &c.fields, &c.mapping.vid);
+    let record = build_authdata(candidate, &c.fields, &c.mapping.vid);
     let verdict = mts_verdict(&record.0, &c.mapping, &c.mandatory_fields);
     let request = serde_json::json!({
         "request": {

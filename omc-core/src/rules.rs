@@ -136,11 +136,11 @@ pub fn mts_verdict(
         }
     }
     for field in &mandatory.0 {
-        let paths: Vec<&str> = match field {
-            MtsField::Name => mapping.name.iter().map(String::as_str).collect(),
-            MtsField::FullAddress => mapping.full_address.iter().map(String::as_str).collect(),
-            MtsField::Gender => vec![mapping.gender.as_str()],
-            MtsField::Dob => vec![mapping.dob.as_str()],
+        let paths: &[String] = match field {
+            MtsField::Name => &mapping.name,
+            MtsField::FullAddress => &mapping.full_address,
+            MtsField::Gender => std::slice::from_ref(&mapping.gender),
+            MtsField::Dob => std::slice::from_ref(&mapping.dob),
             _ => continue,
         };
         let Some((missing, empty)) = field.codes() else {
@@ -175,41 +175,57 @@ pub const REGISTRANT_KEY: &str = "id";
 ///
 /// Empty values are left out (Odoo's `false`, `null`, empty or blank strings): a `false` gender
 /// or dob makes MTS refuse the whole batch, so none is ever sent; MTS's own rules then report
-/// what is missing.
-pub fn build_authdata(candidate: &Candidate, fields: &[String], vid_key: &str) -> PersonalRecord {
-    let mut record = Map::with_capacity(fields.len() + 2);
-    record.insert(REGISTRANT_KEY.into(), Value::from(candidate.id.0));
+/// what is missing. The candidate is consumed: its field names and values move into the record
+/// without being copied.
+pub fn build_authdata(candidate: Candidate, fields: &[String], vid_key: &str) -> PersonalRecord {
+    let Candidate {
+        id,
+        vid,
+        fields: PersonalRecord(mut source),
+        ..
+    } = candidate;
+    let mut record = Map::new();
     for field in fields {
         if field == REGISTRANT_KEY {
             continue;
         }
-        if let Some(value) = candidate.fields.0.get(field) {
+        if let Some((name, value)) = source.remove_entry(field) {
             if let Some(clean) = clean(value) {
-                record.insert(field.clone(), clean);
+                record.insert(name, clean);
             }
         }
     }
-    if let Some(vid) = &candidate.vid {
-        if !vid.expose().trim().is_empty() {
-            record.insert(vid_key.into(), Value::from(vid.expose()));
+    record.insert(REGISTRANT_KEY.into(), Value::from(id.0));
+    if let Some(vid) = vid {
+        let vid = vid.into_inner();
+        if !vid.trim().is_empty() {
+            record.insert(vid_key.into(), Value::String(vid));
         }
     }
     PersonalRecord(record)
 }
 
 /// A value worth sending, or `None` for Odoo's empty values. A many2one `[id, name]` is sent
-/// as its name.
-fn clean(value: &Value) -> Option<Value> {
+/// as its name; strings are trimmed (and reused when there is nothing to trim).
+fn clean(value: Value) -> Option<Value> {
     match value {
         Value::Null | Value::Bool(false) => None,
-        Value::String(s) if s.trim().is_empty() => None,
-        Value::String(s) => Some(Value::String(s.trim().to_owned())),
-        Value::Array(items) if items.len() == 2 && items[0].is_i64() => match &items[1] {
-            Value::String(name) if !name.trim().is_empty() => Some(Value::String(name.clone())),
+        Value::String(s) => {
+            let trimmed = s.trim();
+            if trimmed.is_empty() {
+                None
+            } else if trimmed.len() == s.len() {
+                Some(Value::String(s))
+            } else {
+                Some(Value::String(trimmed.to_owned()))
+            }
+        }
+        Value::Array(mut items) if items.len() == 2 && items[0].is_i64() => match items.pop() {
+            Some(Value::String(name)) if !name.trim().is_empty() => Some(Value::String(name)),
             _ => None,
         },
         Value::Array(items) if items.is_empty() => None,
-        other => Some(other.clone()),
+        other => Some(other),
     }
 }
 
@@ -240,7 +256,7 @@ mod tests {
                    "address": "  ", "email": null, "phone": "1"}),
             Some("123"),
         );
-        let record = build_authdata(&c, &fields(), "vid");
+        let record = build_authdata(c, &fields(), "vid");
         let keys: Vec<_> = record.0.keys().cloned().collect();
         assert_eq!(keys, ["family_name", "given_name", "id", "phone", "vid"]);
         assert_eq!(record.0["id"], json!(7));

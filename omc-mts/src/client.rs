@@ -5,6 +5,7 @@ use crate::error_map::{self, UNKNOWN_REQUEST};
 use crate::policy::{RetryPolicy, TimeoutPolicy};
 use async_trait::async_trait;
 use backon::Retryable as _;
+use bytes::Bytes;
 use omc_core::sink::redact_url;
 use omc_core::{Delivery, RequestId, RequestStatus, SeedRequest, SeederError, TokenSeeder};
 use serde_json::Value;
@@ -94,12 +95,20 @@ impl MtsClient {
         &self.base
     }
 
-    async fn submit_once(&self, body: &Value, records: usize) -> Result<RequestId, SeederError> {
+    /// The exact body [`submit`](TokenSeeder::submit) posts to `authtoken/json` for `request`
+    /// with `delivery`, stamped with the current time: for benchmarks, and for checking what
+    /// would be sent. It holds personal data and secrets: never log it.
+    pub fn submission_body(&self, request: &SeedRequest, delivery: &Delivery) -> Vec<u8> {
+        envelope::submission(&self.meta, request, delivery, SystemTime::now())
+    }
+
+    async fn submit_once(&self, body: &Bytes, records: usize) -> Result<RequestId, SeederError> {
         let url = self.endpoint(&["authtoken", "json"]);
         let response = self
             .http
             .post(url)
-            .json(body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.clone())
             .timeout(self.timeouts.for_submission(records))
             .send()
             .await
@@ -168,7 +177,8 @@ impl TokenSeeder for MtsClient {
         request: &SeedRequest,
         delivery: &Delivery,
     ) -> Result<RequestId, SeederError> {
-        let body = envelope::submission(&self.meta, request, delivery, SystemTime::now());
+        // Serialised once; a retry sends the same bytes.
+        let body = Bytes::from(self.submission_body(request, delivery));
         let records = request.authdata.len();
         let id = (|| self.submit_once(&body, records))
             .retry(self.retry.backoff())

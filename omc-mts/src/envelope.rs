@@ -1,8 +1,9 @@
 //! MTS's request envelope and its time format (`%Y-%m-%dT%H:%M:%S.%3fZ`, UTC).
 
 use omc_core::sink::{CallbackAuth, Headers};
-use omc_core::{Delivery, SeedRequest};
+use omc_core::{Delivery, Mapping, PersonalRecord, SeedRequest};
 use secrecy::ExposeSecret;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 #[cfg(any(test, feature = "emulator"))]
 use std::time::Duration;
@@ -26,30 +27,55 @@ impl Default for EnvelopeMeta {
     }
 }
 
-/// The body of `POST authtoken/json`. It holds personal data and secrets: never log it.
+/// The body of `POST authtoken/json`, serialised once straight from the request (no JSON
+/// tree of the records is built on the way). It holds personal data and secrets: never log it.
 pub(crate) fn submission(
     meta: &EnvelopeMeta,
     request: &SeedRequest,
     delivery: &Delivery,
     now: SystemTime,
-) -> Value {
-    let mut inner = Map::new();
-    inner.insert("output".into(), json!("json"));
-    inner.insert("deliverytype".into(), json!("callback"));
-    inner.insert("mapping".into(), json!(request.mapping));
-    inner.insert("lang".into(), json!(request.lang));
-    if let Some(format) = &delivery.output_format {
-        inner.insert("outputFormat".into(), json!(format));
-    }
-    inner.insert("callbackProperties".into(), callback_properties(delivery));
-    inner.insert("authdata".into(), json!(request.authdata));
-    json!({
-        "id": meta.id,
-        "version": meta.version,
-        "metadata": meta.metadata,
-        "requesttime": format_time(now),
-        "request": inner,
-    })
+) -> Vec<u8> {
+    let body = Submission {
+        id: &meta.id,
+        version: &meta.version,
+        metadata: &meta.metadata,
+        requesttime: format_time(now),
+        request: Inner {
+            output: "json",
+            deliverytype: "callback",
+            mapping: &request.mapping,
+            lang: &request.lang,
+            output_format: delivery.output_format.as_deref(),
+            callback_properties: callback_properties(delivery),
+            authdata: &request.authdata,
+        },
+    };
+    // Serialising maps of strings and numbers cannot fail.
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// MTS's envelope.
+#[derive(Serialize)]
+struct Submission<'a> {
+    id: &'a str,
+    version: &'a str,
+    metadata: &'a str,
+    requesttime: String,
+    request: Inner<'a>,
+}
+
+/// MTS's `request`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Inner<'a> {
+    output: &'static str,
+    deliverytype: &'static str,
+    mapping: &'a Mapping,
+    lang: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_format: Option<&'a str>,
+    callback_properties: Value,
+    authdata: &'a [PersonalRecord],
 }
 
 fn callback_properties(delivery: &Delivery) -> Value {

@@ -110,6 +110,12 @@ impl Engine {
                     report.already_tokenised += 1;
                     if candidate.vid.is_some() && s.remove_vids {
                         cleanup.push(candidate.id);
+                        // Removed a chunk at a time, so the list never grows with the run.
+                        if cleanup.len() >= s.chunk_size.max(1) {
+                            report.vids_removed +=
+                                batch::remove_vids(&*self.registry, &cleanup, s.chunk_size).await;
+                            cleanup.clear();
+                        }
                     }
                     continue;
                 }
@@ -117,13 +123,14 @@ impl Engine {
                     report.fail(VID_MISSING);
                     continue;
                 }
-                let record = build_authdata(&candidate, &s.fields, &s.mapping.vid);
+                let id = candidate.id;
+                let record = build_authdata(candidate, &s.fields, &s.mapping.vid);
                 if let Some(refusal) = mts_verdict(&record.0, &s.mapping, &s.mandatory_fields) {
-                    tracing::debug!(registrant = %candidate.id, code = refusal.code, "held back");
+                    tracing::debug!(registrant = %id, code = refusal.code, "held back");
                     report.fail(refusal.code);
                     continue;
                 }
-                batch.push(candidate.id, record);
+                batch.push(id, record);
                 if batch.len() >= s.batch_size {
                     let full = std::mem::replace(&mut batch, Batch::with_capacity(s.batch_size));
                     spawn(&mut tasks, &ctx, &permits, full, &mut report).await;
