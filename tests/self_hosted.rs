@@ -100,6 +100,11 @@ fn assert_all_tokenised(w: &World, seeds: &[RegistrantSeed], report: &RunReport,
         "{what}: {report:?}"
     );
     assert!(report.refused_callbacks.is_empty(), "{what}: {report:?}");
+    assert_eq!(
+        w.receiver.held_failures(),
+        0,
+        "{what}: the receiver forgets what the engine has read"
+    );
     for seed in seeds {
         let expected = mock_token(seed.vid.as_ref().unwrap(), PARTNER);
         assert_eq!(

@@ -271,6 +271,16 @@ pub trait CallbackSink: fmt::Debug + Send + Sync + 'static {
         let _ = ids;
     }
 
+    /// Called when the engine has accounted for these registrants of a batch: each one's token
+    /// was read back or its failure was read from [`failures`](Self::failures), or the batch
+    /// surely never reached the seeder. A receiving sink may forget what it holds for them
+    /// (their failures), so that it holds per-registrant data only for the batches in flight;
+    /// registrants still waiting for a result are not passed. Read-back sinks keep the default,
+    /// which does nothing.
+    async fn results_settled(&self, ids: &[RegistrantId]) {
+        let _ = ids;
+    }
+
     /// The delivery problems seen since the last call (the call drains them); the engine
     /// copies them into the report at the end of each run. Read-back sinks see none.
     async fn delivery_problems(&self) -> DeliveryProblems {

@@ -194,6 +194,26 @@ async fn failures_are_recorded_with_mts_code_and_a_later_success_clears_them() {
 }
 
 #[tokio::test]
+async fn settled_failures_are_forgotten_and_replays_still_answered() {
+    let k = kit();
+    assert_eq!(k.receiver.expected(), 10);
+    k.post(&json!([
+        processed(1, "tok-1"),
+        {"id": 2, "status": "invalid", "token": null, "errorCode": "ATS-REQ-011", "errorMessage": "gender missing"},
+    ]))
+    .await;
+    assert_eq!(k.receiver.held_failures(), 1);
+    k.receiver.settle(&[RegistrantId(1), RegistrantId(2)]);
+    assert_eq!(k.receiver.held_failures(), 0);
+    assert!(k.receiver.failures(&[RegistrantId(2)]).is_empty());
+    let (status, answer) = k.post(&json!(processed(1, "tok-1"))).await;
+    assert_eq!((status, &answer["alreadyStored"]), (200, &json!(1)));
+    let (status, _) = k.post(&json!(processed(11, "tok-11"))).await;
+    assert_eq!(status, 422, "registrant 11 was never sent");
+    assert_eq!(k.receiver.expected(), 10);
+}
+
+#[tokio::test]
 async fn two_registrants_sharing_a_token_are_one_duplicate_group() {
     let k = kit();
     let (_, first) = k.post(&json!(processed(6, "same-person"))).await;

@@ -77,6 +77,10 @@ impl Batch {
                     .code()
                     .map_or_else(|| reason_of(&error).to_owned(), str::to_owned);
                 tracing::warn!(records = n, %reason, "batch not submitted: {error}");
+                if error.is_safe_to_retry() {
+                    // It never reached the seeder: no result will come for it.
+                    ctx.sink.results_settled(&ids).await;
+                }
                 outcome.pending = n as u64;
                 outcome.error = Some(reason);
                 return outcome;
@@ -87,8 +91,12 @@ impl Batch {
         tracing::debug!(request = %request_id, records = n, "batch submitted");
         let status = wait_for_status(ctx, &request_id, n).await;
         drop(permit);
-        let tokenised = read_back(ctx, ids, status, &mut outcome).await;
+        let (tokenised, failed) = read_back(ctx, ids, status, &mut outcome).await;
         outcome.tokenised = tokenised.len() as u64;
+        if ctx.sink.result_path() == ResultPath::Received {
+            ctx.sink.results_settled(&tokenised).await;
+            ctx.sink.results_settled(&failed).await;
+        }
         if s.remove_vids && !tokenised.is_empty() {
             outcome.vids_removed = remove_vids(&*ctx.registry, &tokenised, s.chunk_size).await;
         }
@@ -141,18 +149,20 @@ async fn wait_for_status(ctx: &BatchContext, id: &RequestId, n: usize) -> Option
 }
 
 /// Reads the batch's tokens back until all are there, the sink has reported the rest as
-/// failed, or the deadline passes. Returns the tokenised registrants; counts the others.
+/// failed, or the deadline passes. Returns the tokenised registrants and those the sink
+/// reported as failed; counts the failed and the pending.
 async fn read_back(
     ctx: &BatchContext,
     ids: Vec<RegistrantId>,
     status: Option<RequestStatus>,
     outcome: &mut BatchOutcome,
-) -> Vec<RegistrantId> {
+) -> (Vec<RegistrantId>, Vec<RegistrantId>) {
     let wait = &ctx.settings.wait;
     let chunk = ctx.settings.chunk_size.max(1);
     let n = ids.len();
     let mut remaining: BTreeSet<RegistrantId> = ids.into_iter().collect();
     let mut tokenised = Vec::with_capacity(n);
+    let mut failed = Vec::new();
     // Callbacks come after `processed`; after a callback error or a forgotten request, what
     // arrived has arrived, so one read is enough.
     let patient = matches!(
@@ -183,6 +193,7 @@ async fn read_back(
                     for (id, failure) in failures {
                         if remaining.remove(&id) {
                             *outcome.failed.entry(failure.code).or_default() += 1;
+                            failed.push(id);
                         }
                     }
                 }
@@ -200,7 +211,7 @@ async fn read_back(
         );
     }
     outcome.pending = remaining.len() as u64;
-    tokenised
+    (tokenised, failed)
 }
 
 /// Removes the VIDs of registrants whose token was read back; failures leave them for the

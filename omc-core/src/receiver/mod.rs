@@ -21,6 +21,7 @@
 //! only place an operator learns that callbacks were refused.
 
 mod auth;
+mod ids;
 pub mod payload;
 mod sink;
 
@@ -33,7 +34,8 @@ use crate::sink::{DeliveryProblems, RecordFailure, RecordStatus, SeedResult};
 use auth::{Auth, AuthRefusal};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use ids::IdSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -187,7 +189,9 @@ impl CallbackResponse {
 /// What the receiver remembers between callbacks (no personal data).
 #[derive(Default)]
 struct State {
-    sent: HashSet<RegistrantId>,
+    /// Every registrant sent through this receiver's sink: a compact set (about 1 bit an id
+    /// for Odoo's dense ids), so that a replay long after its run is still recognised.
+    sent: IdSet,
     failures: BTreeMap<RegistrantId, RecordFailure>,
     problems: DeliveryProblems,
 }
@@ -254,7 +258,30 @@ impl CallbackReceiver {
 
     /// Accepts results for these registrants from now on (the connector is sending them).
     pub fn expect(&self, ids: &[RegistrantId]) {
-        lock(&self.state).sent.extend(ids.iter().copied());
+        let mut state = lock(&self.state);
+        for id in ids {
+            state.sent.insert(*id);
+        }
+    }
+
+    /// Forgets the failures recorded for these registrants: the connector has read them into
+    /// its report. Keeps what the receiver holds per registrant bounded by the batches in
+    /// flight; results for them are still accepted afterwards (a replay is answered as stored).
+    pub fn settle(&self, ids: &[RegistrantId]) {
+        let mut state = lock(&self.state);
+        for id in ids {
+            state.failures.remove(id);
+        }
+    }
+
+    /// How many failures the receiver holds, not yet read by the connector.
+    pub fn held_failures(&self) -> usize {
+        lock(&self.state).failures.len()
+    }
+
+    /// How many registrants the receiver accepts results for.
+    pub fn expected(&self) -> usize {
+        lock(&self.state).sent.len()
     }
 
     /// The failures recorded for the given registrants, with MTS's code and message.
@@ -366,7 +393,7 @@ impl CallbackReceiver {
             results
                 .iter()
                 .map(|r| r.registrant)
-                .filter(|id| !state.sent.contains(id))
+                .filter(|id| !state.sent.contains(*id))
                 .collect()
         };
         if !strangers.is_empty() {

@@ -179,6 +179,10 @@ impl CallbackSink for SelfHostedSink {
         self.receiver.expect(ids);
     }
 
+    async fn results_settled(&self, ids: &[RegistrantId]) {
+        self.receiver.settle(ids);
+    }
+
     async fn delivery_problems(&self) -> DeliveryProblems {
         self.receiver.take_problems()
     }
