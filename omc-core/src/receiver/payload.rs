@@ -9,8 +9,9 @@ use crate::pii::{Token, Vid};
 use crate::registry::RegistrantId;
 use crate::rules::REGISTRANT_KEY;
 use crate::sink::{RecordStatus, SeedResult};
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
 /// The longest token accepted (MOSIP's tokens are 43 characters; MTS's mock gives the same).
@@ -208,6 +209,118 @@ pub fn parse_results(body: &[u8], limits: &PayloadLimits) -> Result<Vec<SeedResu
             limit: limits.max_bytes,
         });
     }
+    if let Some(parsed) = parse_typed(body, limits) {
+        return parsed;
+    }
+    parse_tree(body, limits)
+}
+
+/// A result as OMC's output format writes it, read without building a JSON tree: the fast
+/// path for well-formed bodies. Anything it cannot read this way (a wrong type, an unknown or
+/// repeated key, a float id) goes to [`parse_tree`], which names what is wrong.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    /// [`REGISTRANT_KEY`].
+    id: i64,
+    status: String,
+    token: Option<String>,
+    #[serde(rename = "errorCode")]
+    error_code: Option<String>,
+    #[serde(rename = "errorMessage")]
+    error_message: Option<String>,
+    vid: Option<String>,
+}
+
+/// The fast path: `None` when the body is not a well-typed object or list of them. When it
+/// answers, the answer is the one [`parse_tree`] gives (the same checks, in the same order).
+fn parse_typed(body: &[u8], limits: &PayloadLimits) -> Option<Result<Vec<SeedResult>, Malformed>> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    let wires: Vec<Wire> = match first {
+        b'[' => serde_json::from_slice(body).ok()?,
+        b'{' => vec![serde_json::from_slice(body).ok()?],
+        _ => return None,
+    };
+    if wires.is_empty() {
+        return Some(Err(Malformed::EmptyList));
+    }
+    if wires.len() > limits.max_records {
+        return Some(Err(Malformed::TooManyRecords {
+            records: wires.len(),
+            limit: limits.max_records,
+        }));
+    }
+    let mut seen = HashSet::with_capacity(wires.len());
+    let mut results = Vec::with_capacity(wires.len());
+    for (index, wire) in wires.into_iter().enumerate() {
+        let result = match checked(index, wire) {
+            Ok(result) => result,
+            Err(e) => return Some(Err(e)),
+        };
+        if !seen.insert(result.registrant) {
+            return Some(Err(Malformed::Repeated {
+                registrant: result.registrant,
+            }));
+        }
+        results.push(result);
+    }
+    Some(Ok(results))
+}
+
+/// [`parse_one`]'s checks, in its order, on a well-typed result.
+fn checked(index: usize, wire: Wire) -> Result<SeedResult, Malformed> {
+    if wire.id <= 0 {
+        return Err(Malformed::BadRegistrant { index });
+    }
+    let status = status_of(index, &wire.status)?;
+    let limited = |value: Option<String>, key: &'static str, limit: usize| match value {
+        Some(s) if too_long(&s, limit) => Err(Malformed::TooLong { index, key, limit }),
+        other => Ok(other),
+    };
+    let token = limited(wire.token, "token", MAX_TOKEN_CHARS)?;
+    let error_code = limited(wire.error_code, "errorCode", MAX_CODE_CHARS)?;
+    let error_message = limited(wire.error_message, "errorMessage", MAX_MESSAGE_CHARS)?;
+    let vid = limited(wire.vid, "vid", MAX_VID_CHARS)?;
+    token_fits(index, status, token.as_deref())?;
+    Ok(SeedResult {
+        registrant: RegistrantId(wire.id),
+        vid: vid.map(Vid::new),
+        status,
+        token: token.map(Token::new),
+        error_code,
+        error_message,
+    })
+}
+
+/// MTS's final status words.
+fn status_of(index: usize, word: &str) -> Result<RecordStatus, Malformed> {
+    match word {
+        "processed" => Ok(RecordStatus::Processed),
+        "error" => Ok(RecordStatus::Error),
+        "invalid" => Ok(RecordStatus::Invalid),
+        "submitted" | "processing" => Err(Malformed::NotFinal { index }),
+        _ => Err(Malformed::UnknownStatus { index }),
+    }
+}
+
+/// A processed result carries a token that is not blank; a failed one carries none.
+fn token_fits(index: usize, status: RecordStatus, token: Option<&str>) -> Result<(), Malformed> {
+    match (status, token) {
+        (RecordStatus::Processed, None) => Err(Malformed::NoToken { index }),
+        (RecordStatus::Processed, Some(t)) if t.trim().is_empty() => {
+            Err(Malformed::NoToken { index })
+        }
+        (RecordStatus::Processed, Some(_)) | (_, None) => Ok(()),
+        (_, Some(_)) => Err(Malformed::TokenOnFailure { index }),
+    }
+}
+
+fn too_long(s: &str, limit: usize) -> bool {
+    s.len() > limit && s.chars().count() > limit
+}
+
+/// The general path: the body as a JSON tree, every element checked key by key.
+fn parse_tree(body: &[u8], limits: &PayloadLimits) -> Result<Vec<SeedResult>, Malformed> {
     let value: Value = serde_json::from_slice(body).map_err(|_| Malformed::NotJson)?;
     let items = match value {
         Value::Object(map) => vec![Value::Object(map)],
@@ -268,13 +381,7 @@ fn parse_one(index: usize, map: &Map<String, Value>) -> Result<SeedResult, Malfo
                 key: "status",
             });
         }
-        Some(Value::String(word)) => match word.as_str() {
-            "processed" => RecordStatus::Processed,
-            "error" => RecordStatus::Error,
-            "invalid" => RecordStatus::Invalid,
-            "submitted" | "processing" => return Err(Malformed::NotFinal { index }),
-            _ => return Err(Malformed::UnknownStatus { index }),
-        },
+        Some(Value::String(word)) => status_of(index, word)?,
         Some(_) => {
             return Err(Malformed::WrongType {
                 index,
@@ -287,15 +394,7 @@ fn parse_one(index: usize, map: &Map<String, Value>) -> Result<SeedResult, Malfo
     let error_code = text(index, map, "errorCode", MAX_CODE_CHARS)?;
     let error_message = text(index, map, "errorMessage", MAX_MESSAGE_CHARS)?;
     let vid = text(index, map, "vid", MAX_VID_CHARS)?;
-    match (&status, &token) {
-        (RecordStatus::Processed, None) => return Err(Malformed::NoToken { index }),
-        (RecordStatus::Processed, Some(t)) if t.trim().is_empty() => {
-            return Err(Malformed::NoToken { index });
-        }
-        (RecordStatus::Processed, Some(_)) => {}
-        (_, Some(_)) => return Err(Malformed::TokenOnFailure { index }),
-        (_, None) => {}
-    }
+    token_fits(index, status, token.as_deref())?;
     Ok(SeedResult {
         registrant,
         vid: vid.map(Vid::new),
@@ -315,7 +414,7 @@ fn text(
 ) -> Result<Option<String>, Malformed> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() > limit => {
+        Some(Value::String(s)) if too_long(s, limit) => {
             Err(Malformed::TooLong { index, key, limit })
         }
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -376,6 +475,81 @@ mod tests {
         let results = parse_results(&bulk, &PayloadLimits::default()).unwrap();
         assert_eq!(results[0].error_code.as_deref(), Some("ATS-REQ-009"));
         assert!(results[0].token.is_none());
+    }
+
+    type Seen = Result<Vec<(i64, Option<String>, RecordStatus, Option<String>, String)>, Malformed>;
+
+    fn seen(parsed: Result<Vec<SeedResult>, Malformed>) -> Seen {
+        parsed.map(|results| {
+            results
+                .into_iter()
+                .map(|r| {
+                    let failure = format!("{:?}/{:?}", r.error_code, r.error_message);
+                    let vid = r.vid.map(|v| v.expose().to_owned());
+                    let token = r.token.map(|t| t.expose().to_owned());
+                    (r.registrant.0, vid, r.status, token, failure)
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn the_fast_path_answers_as_the_tree_does() {
+        assert_eq!(
+            REGISTRANT_KEY, "id",
+            "Wire reads the registrant key as 'id'"
+        );
+        let limits = PayloadLimits {
+            max_bytes: usize::MAX,
+            max_records: 3,
+        };
+        let long = "x".repeat(MAX_TOKEN_CHARS + 1);
+        let wide = "é".repeat(MAX_TOKEN_CHARS);
+        let ok = r#"{"id": 1, "status": "processed", "token": "t"}"#;
+        let mut bodies: Vec<Vec<u8>> = [
+            ok.to_owned(),
+            format!("  \n[{ok}]"),
+            format!("[{ok}, {ok}]"),
+            format!("[{ok}, {ok}, {ok}, {ok}]"),
+            "[]".into(),
+            r#"{"id": 0, "status": "processed", "token": "t"}"#.into(),
+            r#"{"id": -4, "status": "bogus", "token": 5}"#.into(),
+            r#"{"id": 1.0, "status": "processed", "token": "t"}"#.into(),
+            r#"{"id": "1", "status": "processed", "token": "t"}"#.into(),
+            r#"{"id": 18446744073709551615, "status": "processed", "token": "t"}"#.into(),
+            r#"{"id": 1, "status": 5, "token": "t"}"#.into(),
+            r#"{"id": 1, "status": "submitted"}"#.into(),
+            r#"{"id": 1, "status": "processed", "token": "  "}"#.into(),
+            r#"{"id": 1, "status": "processed", "token": null}"#.into(),
+            r#"{"id": 1, "status": "error", "token": "t", "errorCode": "X"}"#.into(),
+            r#"{"id": 1, "status": "error", "errorCode": null, "errorMessage": "m", "vid": "v"}"#
+                .into(),
+            format!(r#"{{"id": 1, "status": "processed", "token": "{long}"}}"#),
+            format!(r#"{{"id": 1, "status": "processed", "token": "{wide}"}}"#),
+            r#"{"id": 1, "id": 2, "status": "processed", "token": "t"}"#.into(),
+            r#"{"id": 1, "status": "processed", "token": "t", "name": "A"}"#.into(),
+            r#"[{"id": 2, "status": "processed", "token": "t"}, null]"#.into(),
+            r#"[{"id": 2, "status": "invalid"}, {"id": 2, "status": "invalid"}]"#.into(),
+            r#"[{"id": 2, "status": "invalid"}, {"id": 3, "status": "x", "token": 1}]"#.into(),
+        ]
+        .into_iter()
+        .map(String::into_bytes)
+        .collect();
+        let corpus = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fuzz/corpus/callback_payload"
+        );
+        let files = std::fs::read_dir(corpus).expect("the fuzz corpus is in the repository");
+        bodies.extend(files.map(|f| std::fs::read(f.unwrap().path()).unwrap()));
+        let mut fast = 0;
+        for body in &bodies {
+            if let Some(answer) = parse_typed(body, &limits) {
+                fast += 1;
+                let shown = String::from_utf8_lossy(body);
+                assert_eq!(seen(answer), seen(parse_tree(body, &limits)), "{shown}");
+            }
+        }
+        assert!(fast > 20, "the fast path answered only {fast} bodies");
     }
 
     #[test]
