@@ -181,20 +181,14 @@ pub fn build_authdata(candidate: Candidate, fields: &[String], vid_key: &str) ->
     let Candidate {
         id,
         vid,
-        fields: PersonalRecord(mut source),
+        fields: PersonalRecord(mut record),
         ..
     } = candidate;
-    let mut record = Map::new();
-    for field in fields {
-        if field == REGISTRANT_KEY {
-            continue;
-        }
-        if let Some((name, value)) = source.remove_entry(field) {
-            if let Some(clean) = clean(value) {
-                record.insert(name, clean);
-            }
-        }
-    }
+    // The record is the candidate's own map, trimmed to the listed fields that hold a value:
+    // nothing is copied or rebuilt.
+    record.retain(|name, value| {
+        name != REGISTRANT_KEY && fields.iter().any(|f| f == name) && clean(value)
+    });
     record.insert(REGISTRANT_KEY.into(), Value::from(id.0));
     if let Some(vid) = vid {
         let vid = vid.into_inner();
@@ -205,27 +199,28 @@ pub fn build_authdata(candidate: Candidate, fields: &[String], vid_key: &str) ->
     PersonalRecord(record)
 }
 
-/// A value worth sending, or `None` for Odoo's empty values. A many2one `[id, name]` is sent
-/// as its name; strings are trimmed (and reused when there is nothing to trim).
-fn clean(value: Value) -> Option<Value> {
+/// Makes a value ready to send, in place; `false` for Odoo's empty values. A many2one
+/// `[id, name]` becomes its name; strings are trimmed (copied only when there is something to
+/// trim).
+fn clean(value: &mut Value) -> bool {
     match value {
-        Value::Null | Value::Bool(false) => None,
+        Value::Null | Value::Bool(false) => false,
         Value::String(s) => {
             let trimmed = s.trim();
-            if trimmed.is_empty() {
-                None
-            } else if trimmed.len() == s.len() {
-                Some(Value::String(s))
-            } else {
-                Some(Value::String(trimmed.to_owned()))
+            if trimmed.len() != s.len() {
+                *s = trimmed.to_owned();
             }
+            !s.is_empty()
         }
-        Value::Array(mut items) if items.len() == 2 && items[0].is_i64() => match items.pop() {
-            Some(Value::String(name)) if !name.trim().is_empty() => Some(Value::String(name)),
-            _ => None,
+        Value::Array(items) if items.len() == 2 && items[0].is_i64() => match items.pop() {
+            Some(Value::String(name)) if !name.trim().is_empty() => {
+                *value = Value::String(name);
+                true
+            }
+            _ => false,
         },
-        Value::Array(items) if items.is_empty() => None,
-        other => Some(other),
+        Value::Array(items) => !items.is_empty(),
+        _ => true,
     }
 }
 
