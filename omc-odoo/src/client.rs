@@ -2,8 +2,11 @@
 //! `reqwest::Client`.
 
 use crate::error::OdooError;
+use bytes::Bytes;
 use omc_core::sink::redact_url;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Value, json};
 use std::fmt;
 use std::sync::Arc;
@@ -268,6 +271,32 @@ impl OdooClient {
         self.call("object", "execute_kw", call, &context).await
     }
 
+    /// `search_read` decoded straight into `T` rows (fields Odoo sends that `T` does not name
+    /// are skipped), without a JSON tree of the page: for large pages of known fields. Odoo's
+    /// error envelope is an [`OdooError::Server`] as for every call; a row that does not fit
+    /// `T` is an [`OdooError::Protocol`] naming the model, never a value.
+    pub async fn search_read_as<T: DeserializeOwned>(
+        &self,
+        model: &str,
+        domain: Value,
+        kwargs: Value,
+    ) -> Result<Vec<T>, OdooError> {
+        let uid = self.login().await?;
+        let call = json!([
+            self.inner.database,
+            uid,
+            self.inner.password.expose_secret(),
+            model,
+            "search_read",
+            [domain],
+            kwargs
+        ]);
+        let context = format!("{model}.search_read");
+        tracing::debug!(model, method = "search_read", "odoo execute_kw");
+        let bytes = self.post("object", "execute_kw", call, &context).await?;
+        parse_rows(&bytes, &context)
+    }
+
     /// `search_read` with a domain and keyword arguments (`fields`, `limit`, `order`, ...).
     pub async fn search_read(
         &self,
@@ -294,6 +323,18 @@ impl OdooClient {
         args: Value,
         context: &str,
     ) -> Result<Value, OdooError> {
+        let bytes = self.post(service, method, args, context).await?;
+        parse_answer(&bytes, context)
+    }
+
+    /// Posts one JSON-RPC call; the answer's body, unread.
+    async fn post(
+        &self,
+        service: &str,
+        method: &str,
+        args: Value,
+        context: &str,
+    ) -> Result<Bytes, OdooError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let body = json!({
             "jsonrpc": "2.0",
@@ -320,8 +361,36 @@ impl OdooClient {
                 context: context.to_owned(),
             });
         }
-        let bytes = response.bytes().await.map_err(transport)?;
-        parse_answer(&bytes, context)
+        response.bytes().await.map_err(transport)
+    }
+}
+
+/// A JSON-RPC answer whose `result` is a list of `T`.
+#[derive(Deserialize)]
+struct Rows<T> {
+    result: Vec<T>,
+    error: Option<IgnoredAny>,
+}
+
+/// Reads the body of a `search_read` answer into `T` rows, as
+/// [`OdooClient::search_read_as`] does; `context` names the call in errors.
+pub fn parse_rows<T: DeserializeOwned>(bytes: &[u8], context: &str) -> Result<Vec<T>, OdooError> {
+    match serde_json::from_slice::<Rows<T>>(bytes) {
+        Ok(Rows {
+            result,
+            error: None,
+        }) => Ok(result),
+        // An error envelope, or a result of another shape: the general reader says which.
+        _ => match parse_answer(bytes, context)? {
+            Value::Array(_) => Err(OdooError::Protocol {
+                context: context.to_owned(),
+                problem: "a row does not have the fields asked for".into(),
+            }),
+            _ => Err(OdooError::Protocol {
+                context: context.to_owned(),
+                problem: "the result is not a list".into(),
+            }),
+        },
     }
 }
 

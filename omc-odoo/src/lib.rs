@@ -26,7 +26,7 @@ mod sink;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
-pub use client::{OdooClient, OdooClientBuilder, parse_answer};
+pub use client::{OdooClient, OdooClientBuilder, parse_answer, parse_rows};
 pub use error::{ACCESS_DENIED, ACCESS_ERROR, MISSING_ERROR, OdooError, SESSION_EXPIRED};
 pub use openg2p::{OpenG2pApiSink, openg2p_output_format};
 pub use registry::OdooRegistry;

@@ -9,8 +9,11 @@ use omc_core::{
     Candidate, CandidateQuery, Domain, IdTypes, PersonalRecord, RegistrantId, Registry,
     RegistryError, StoreReport, Token, Vid,
 };
+use serde::de::{IgnoredAny, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -97,15 +100,14 @@ impl OdooRegistry {
         partners: &[i64],
         types: &[&str],
     ) -> Result<Vec<RegIdRow>, RegistryError> {
-        let rows = self
+        Ok(self
             .client
-            .search_read(
+            .search_read_as(
                 REG_ID,
                 json!([["partner_id", "in", partners], ["id_type", "in", types]]),
                 json!({"fields": ["partner_id", "id_type", "value"], "order": "id asc"}),
             )
-            .await?;
-        rows.iter().map(RegIdRow::parse).collect()
+            .await?)
     }
 
     /// The ids among `ids` of registrants that exist and are active.
@@ -210,38 +212,55 @@ impl OdooRegistry {
     }
 }
 
-/// One `g2p.reg.id` row as read back.
+/// One `g2p.reg.id` row as read back, decoded straight from the answer: `partner_id` and
+/// `id_type` are many2one pairs `[id, name]`. Only the partner's id is kept (a registrant
+/// without a name reads back as `[id, false]` or `[id, ""]`, and the name is personal data
+/// anyway); `value` is a string, or `false` when empty.
+#[derive(Deserialize)]
 struct RegIdRow {
+    #[serde(rename = "partner_id", deserialize_with = "many2one_id")]
     partner: i64,
+    #[serde(rename = "id_type", deserialize_with = "many2one_name")]
     type_name: String,
+    #[serde(default, deserialize_with = "text_or_false")]
     value: Option<String>,
 }
 
-impl RegIdRow {
-    fn parse(row: &Value) -> Result<Self, RegistryError> {
-        // A registrant without a name reads back as `[id, false]` or `[id, ""]`: only the
-        // id is used (the name is personal data anyway).
-        let partner = row
-            .get("partner_id")
-            .and_then(Value::as_array)
-            .and_then(|pair| pair.first()?.as_i64());
-        let type_name = row
-            .get("id_type")
-            .and_then(Value::as_array)
-            .and_then(|pair| Some(pair.get(1)?.as_str()?.to_owned()));
-        let (Some(partner), Some(type_name)) = (partner, type_name) else {
-            return Err(protocol(
-                "g2p.reg.id.search_read",
-                "partner_id or id_type is not [id, name]",
-            ));
-        };
-        let value = row.get("value").and_then(Value::as_str).map(str::to_owned);
-        Ok(Self {
-            partner,
-            type_name,
-            value,
-        })
+fn many2one_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let (id, _name): (i64, IgnoredAny) = Deserialize::deserialize(d)?;
+    Ok(id)
+}
+
+fn many2one_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let (_id, name): (IgnoredAny, String) = Deserialize::deserialize(d)?;
+    Ok(name)
+}
+
+/// A string, or `None` for Odoo's `false` (or `null`).
+fn text_or_false<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct TextOrFalse;
+    impl<'de> Visitor<'de> for TextOrFalse {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or false")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
+    d.deserialize_any(TextOrFalse)
 }
 
 fn protocol(context: &str, problem: &str) -> RegistryError {
@@ -270,22 +289,16 @@ impl Registry for OdooRegistry {
                 .map(String::as_str)
                 .filter(|f| *f != "id"),
         );
-        let rows = self
+        let rows: Vec<Map<String, Value>> = self
             .client
-            .search_read(
+            .search_read_as(
                 PARTNER,
                 domain.to_json(),
                 json!({"fields": fields, "limit": query.limit, "order": "id asc"}),
             )
             .await?;
         let mut records = Vec::with_capacity(rows.len());
-        for row in rows {
-            let Value::Object(map) = row else {
-                return Err(protocol(
-                    "res.partner.search_read",
-                    "a row is not an object",
-                ));
-            };
+        for map in rows {
             let Some(id) = map.get("id").and_then(Value::as_i64) else {
                 return Err(protocol(
                     "res.partner.search_read",
@@ -383,9 +396,9 @@ impl Registry for OdooRegistry {
         let values: Vec<&str> = values.into_iter().collect();
         let mut out: BTreeMap<Token, Vec<RegistrantId>> = BTreeMap::new();
         for chunk in values.chunks(self.chunk) {
-            let rows = self
+            let rows: Vec<RegIdRow> = self
                 .client
-                .search_read(
+                .search_read_as(
                     REG_ID,
                     json!([
                         ["id_type", "in", [&self.id_types.token]],
@@ -394,8 +407,7 @@ impl Registry for OdooRegistry {
                     json!({"fields": ["partner_id", "id_type", "value"], "order": "id asc"}),
                 )
                 .await?;
-            for row in &rows {
-                let row = RegIdRow::parse(row)?;
+            for row in rows {
                 if let Some(value) = row.value {
                     out.entry(Token::new(value))
                         .or_default()
@@ -408,5 +420,57 @@ impl Registry for OdooRegistry {
             holders.dedup();
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::parse_rows;
+
+    const CONTEXT: &str = "g2p.reg.id.search_read";
+
+    #[test]
+    fn reg_id_rows_decode_without_a_json_tree() {
+        let body = br#"{"jsonrpc": "2.0", "id": 3, "error": null, "result": [
+            {"id": 9, "partner_id": [4, "Amina Banda"], "id_type": [2, "MOSIP VID"], "value": "123"},
+            {"id": 10, "partner_id": [5, false], "id_type": [3, "MOSIP UIN TOKEN"], "value": false}
+        ]}"#;
+        let rows: Vec<RegIdRow> = parse_rows(body, CONTEXT).unwrap();
+        let seen: Vec<_> = rows
+            .iter()
+            .map(|r| (r.partner, r.type_name.as_str(), r.value.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [(4, "MOSIP VID", Some("123")), (5, "MOSIP UIN TOKEN", None)]
+        );
+    }
+
+    #[test]
+    fn odoo_errors_and_odd_shapes_are_named_without_values() {
+        let denied = br#"{"jsonrpc": "2.0", "id": 3, "error": {"code": 200,
+            "message": "Odoo Server Error", "data": {"name": "odoo.exceptions.AccessError",
+            "message": "secret-value"}}}"#;
+        match parse_rows::<RegIdRow>(denied, CONTEXT) {
+            Err(OdooError::Server { name, .. }) => assert_eq!(name, "odoo.exceptions.AccessError"),
+            Err(other) => panic!("{other:?}"),
+            Ok(rows) => panic!("{} rows", rows.len()),
+        }
+        for (body, problem) in [
+            (
+                &br#"{"result": [{"partner_id": false, "id_type": [2, "T"], "value": "secret-value"}]}"#[..],
+                "a row does not have the fields asked for",
+            ),
+            (&br#"{"result": {"secret-value": 1}}"#[..], "the result is not a list"),
+            (&br#"not json secret-value"#[..], "the body is not a JSON object"),
+        ] {
+            let Err(error) = parse_rows::<RegIdRow>(body, CONTEXT) else {
+                panic!("{problem}: decoded")
+            };
+            let shown = format!("{error} {error:?}");
+            assert!(shown.contains(problem), "{shown}");
+            assert!(!shown.contains("secret-value"), "{shown}");
+        }
     }
 }
