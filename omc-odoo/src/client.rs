@@ -256,19 +256,11 @@ impl OdooClient {
         args: Value,
         kwargs: Value,
     ) -> Result<Value, OdooError> {
-        let uid = self.login().await?;
-        let call = json!([
-            self.inner.database,
-            uid,
-            self.inner.password.expose_secret(),
-            model,
-            method,
-            args,
-            kwargs
-        ]);
         let context = format!("{model}.{method}");
-        tracing::debug!(model, method, "odoo execute_kw");
-        self.call("object", "execute_kw", call, &context).await
+        let bytes = self
+            .execute_kw_body(model, method, args, kwargs, &context)
+            .await?;
+        parse_answer(&bytes, &context)
     }
 
     /// `search_read` decoded straight into `T` rows (fields Odoo sends that `T` does not name
@@ -281,20 +273,34 @@ impl OdooClient {
         domain: Value,
         kwargs: Value,
     ) -> Result<Vec<T>, OdooError> {
+        let context = format!("{model}.search_read");
+        let bytes = self
+            .execute_kw_body(model, "search_read", json!([domain]), kwargs, &context)
+            .await?;
+        parse_rows(&bytes, &context)
+    }
+
+    /// `object.execute_kw` as the client's user; the answer's body, unread.
+    async fn execute_kw_body(
+        &self,
+        model: &str,
+        method: &str,
+        args: Value,
+        kwargs: Value,
+        context: &str,
+    ) -> Result<Bytes, OdooError> {
         let uid = self.login().await?;
         let call = json!([
             self.inner.database,
             uid,
             self.inner.password.expose_secret(),
             model,
-            "search_read",
-            [domain],
+            method,
+            args,
             kwargs
         ]);
-        let context = format!("{model}.search_read");
-        tracing::debug!(model, method = "search_read", "odoo execute_kw");
-        let bytes = self.post("object", "execute_kw", call, &context).await?;
-        parse_rows(&bytes, &context)
+        tracing::debug!(model, method, "odoo execute_kw");
+        self.post("object", "execute_kw", call, context).await
     }
 
     /// `search_read` with a domain and keyword arguments (`fields`, `limit`, `order`, ...).
