@@ -29,7 +29,7 @@ use common::{DATABASE, LOGIN, PASSWORD};
 use omc::connector::Connector;
 use omc::core::fixture::synthetic_vid;
 use omc::core::token::mock_token;
-use omc::core::{IdTypes, RunReport, Token};
+use omc::core::{EngineSettings, IdTypes, RunReport, Token};
 use omc::mts::emulator::MtsEmulator;
 use omc::odoo::emulator::OdooEmulator;
 use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
@@ -37,7 +37,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use url::Url;
 
 /// How MTS delivers results.
@@ -223,7 +223,7 @@ async fn run(args: Args) -> Result<bool, String> {
         }
     };
     let config = common::operator_config("demo", mts_url, odoo.base_url()).build();
-    let settings = common::engine_settings(&config, Duration::from_millis(20));
+    let settings = EngineSettings::from(&config);
     let engine = match args.sink {
         SinkKind::Odoo => {
             Connector::new(&config, settings)

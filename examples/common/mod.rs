@@ -3,14 +3,12 @@
 
 use super::router;
 use omc::core::config::{AuthType, CallbackSettings, ConnectorBuilder, JobType, OdooSettings};
-use omc::core::engine::{EngineSettings, WaitPolicy};
 use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
 use omc::core::{ConnectorConfig, SelfHostedSink};
 use omc::odoo::{OdooClient, OdooRegistry};
 use secrecy::SecretString;
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 use url::Url;
 
 /// The emulated registry's database, and the user both OMC and MTS log in as.
@@ -36,17 +34,6 @@ pub(crate) fn operator_config(name: &str, mts_url: Url, odoo_url: Url) -> Connec
             password: Some(SecretString::from(PASSWORD)),
             ..CallbackSettings::default()
         })
-}
-
-/// The engine settings of `config`, polling MTS and the registry every `poll`.
-pub(crate) fn engine_settings(config: &ConnectorConfig, poll: Duration) -> EngineSettings {
-    EngineSettings {
-        wait: WaitPolicy {
-            poll_interval: poll,
-            ..WaitPolicy::default()
-        },
-        ..EngineSettings::from(config)
-    }
 }
 
 /// A JSON-RPC client of the emulated registry.

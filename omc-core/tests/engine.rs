@@ -8,8 +8,10 @@ use omc_core::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
 use omc_core::token::mock_token;
 use omc_core::{Delivery, Engine, IdTypes, RegistrantId, Registry, RunReport, SeederError};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
 
 const PARTNER: &str = "mpartner-default-omc";
 
@@ -336,4 +338,75 @@ async fn batches_in_flight_are_bounded() {
             "at most {max} outstanding"
         );
     }
+}
+
+/// A seeder whose batches take `takes` to process; it notes when, after the submission, the
+/// engine asked for the status.
+#[derive(Debug)]
+struct Slow {
+    inner: Arc<MemorySeeder>,
+    takes: Duration,
+    submitted: Mutex<Option<Instant>>,
+    asked: Mutex<Vec<Duration>>,
+}
+
+#[async_trait]
+impl TokenSeeder for Slow {
+    async fn submit(&self, r: &SeedRequest, d: &Delivery) -> Result<RequestId, SeederError> {
+        *self.submitted.lock().unwrap() = Some(Instant::now());
+        self.inner.submit(r, d).await
+    }
+    async fn status(&self, id: &RequestId) -> Result<RequestStatus, SeederError> {
+        let since = self.submitted.lock().unwrap().expect("submitted").elapsed();
+        self.asked.lock().unwrap().push(since);
+        if since < self.takes {
+            return Ok(RequestStatus::Processing);
+        }
+        self.inner.status(id).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_polls_start_fast_and_slow_down_to_the_poll_interval() {
+    let registry = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(10, 6),
+    ));
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let seeder = Arc::new(Slow {
+        inner: Arc::new(MemorySeeder::new(PARTNER, sink.clone())),
+        takes: Duration::from_secs(10),
+        submitted: Mutex::new(None),
+        asked: Mutex::new(Vec::new()),
+    });
+    let settings = EngineSettings::default();
+    let wait = settings.wait.clone();
+    let engine = Engine::new(registry, seeder.clone(), sink, settings);
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.tokenised, 10);
+    let asked = seeder.asked.lock().unwrap().clone();
+    // Asked at once, then after each wait the policy gives, until the batch was done.
+    let mut expected = vec![Duration::ZERO];
+    for gap in wait.polls() {
+        let last = *expected.last().unwrap();
+        if last >= Duration::from_secs(10) {
+            break;
+        }
+        expected.push(last + gap);
+    }
+    assert_eq!(asked.len(), expected.len(), "{asked:?}");
+    for (at, want) in asked.iter().zip(&expected) {
+        let off = at.abs_diff(*want);
+        assert!(
+            off <= Duration::from_millis(2),
+            "asked at {at:?}, expected {want:?}"
+        );
+    }
+    let gaps: Vec<_> = asked.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps[0] < Duration::from_millis(25), "{gaps:?}");
+    assert!(
+        gaps.iter().all(|g| *g <= Duration::from_millis(251)),
+        "{gaps:?}"
+    );
+    assert!(asked.len() < 50, "{} polls for a 10 s batch", asked.len());
 }

@@ -134,6 +134,7 @@ async fn submit(ctx: &BatchContext, request: &SeedRequest) -> Result<RequestId, 
 async fn wait_for_status(ctx: &BatchContext, id: &RequestId, n: usize) -> Option<RequestStatus> {
     let wait = &ctx.settings.wait;
     let deadline = Instant::now() + wait.status_deadline(n);
+    let mut polls = wait.polls();
     loop {
         match ctx.seeder.status(id).await {
             Ok(status) if status.is_final() => return Some(status),
@@ -144,7 +145,7 @@ async fn wait_for_status(ctx: &BatchContext, id: &RequestId, n: usize) -> Option
             tracing::warn!(request = %id, "no final status before the deadline");
             return None;
         }
-        sleep(wait.poll_interval).await;
+        sleep(polls.next().unwrap_or(wait.poll_interval)).await;
     }
 }
 
@@ -170,6 +171,7 @@ async fn read_back(
         Some(RequestStatus::Processed | RequestStatus::ProcessedWithErrors)
     );
     let deadline = Instant::now() + wait.readback_deadline(n);
+    let mut polls = wait.polls();
     loop {
         let ask: Vec<RegistrantId> = remaining.iter().copied().collect();
         for part in ask.chunks(chunk) {
@@ -202,7 +204,7 @@ async fn read_back(
         if remaining.is_empty() || !patient || Instant::now() >= deadline {
             break;
         }
-        sleep(wait.poll_interval).await;
+        sleep(polls.next().unwrap_or(wait.poll_interval)).await;
     }
     if !remaining.is_empty() {
         tracing::info!(

@@ -10,7 +10,12 @@ use std::time::Duration;
 /// How long the engine waits for a batch, and how it retries. Deadlines grow with the batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitPolicy {
-    /// Between two status or read-back polls.
+    /// The first status poll after a submission, and the first read-back poll: each later
+    /// poll waits half as long again as the one before, up to `poll_interval`. A fast seeder
+    /// is noticed within tens of milliseconds; a slow one (MTS's 45 records a second) costs a
+    /// poll every `poll_interval`.
+    pub first_poll: Duration,
+    /// The longest wait between two status or read-back polls.
     pub poll_interval: Duration,
     /// Waiting for MTS's final status: this plus `status_per_record` per record.
     pub status_base: Duration,
@@ -29,6 +34,7 @@ pub struct WaitPolicy {
 impl Default for WaitPolicy {
     fn default() -> Self {
         Self {
+            first_poll: Duration::from_millis(20),
             poll_interval: Duration::from_millis(250),
             status_base: Duration::from_secs(60),
             status_per_record: Duration::from_millis(100),
@@ -41,6 +47,15 @@ impl Default for WaitPolicy {
 }
 
 impl WaitPolicy {
+    /// The waits between polls: `first_poll`, then half as long again each time (at least a
+    /// millisecond more), never more than `poll_interval`.
+    pub fn polls(&self) -> impl Iterator<Item = Duration> + use<> {
+        let cap = self.poll_interval;
+        let grow =
+            move |d: &Duration| Some((*d + *d / 2).max(*d + Duration::from_millis(1)).min(cap));
+        std::iter::successors(Some(self.first_poll.min(cap)), grow)
+    }
+
     /// How long to wait for MTS's final status for `records` records.
     pub fn status_deadline(&self, records: usize) -> Duration {
         self.status_base + self.status_per_record * records as u32
@@ -115,5 +130,30 @@ impl From<&ConnectorConfig> for EngineSettings {
             remove_vids: config.remove_vids,
             ..Self::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_grow_by_half_to_the_interval() {
+        let ms = Duration::from_millis;
+        let waits: Vec<_> = WaitPolicy::default().polls().take(9).collect();
+        assert_eq!(waits[..3], [ms(20), ms(30), ms(45)]);
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+        assert_eq!(waits[7..], [ms(250), ms(250)]);
+        let from_zero = WaitPolicy {
+            first_poll: Duration::ZERO,
+            ..WaitPolicy::default()
+        };
+        let waits: Vec<_> = from_zero.polls().take(3).collect();
+        assert_eq!(waits, [ms(0), ms(1), ms(2)], "never stuck at zero");
+        let flat = WaitPolicy {
+            first_poll: ms(500),
+            ..WaitPolicy::default()
+        };
+        assert!(flat.polls().take(3).all(|w| w == ms(250)));
     }
 }
