@@ -102,6 +102,9 @@ pub struct Refusal {
 
 /// Looks a mapping path up in a record as MTS does (`.` + path as a jq program).
 pub fn lookup<'a>(record: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if !path.contains('.') {
+        return record.get(path);
+    }
     let mut parts = path.split('.');
     let mut current = record.get(parts.next()?)?;
     for part in parts {
