@@ -6,9 +6,10 @@ use omc::core::ConnectorConfig;
 use omc::core::config::{Environment, Format, import_openg2p};
 use omc::core::engine::{EngineSettings, WaitPolicy};
 use omc::core::fixture::synthetic;
-use omc::mts::emulator::MtsEmulator;
-use omc::odoo::emulator::OdooEmulator;
-use std::time::Duration;
+
+mod common;
+
+use common::{emulators, quick_wait};
 
 const EXPORT: &str = r#"{
   "name": "MOSIP tokens",
@@ -35,14 +36,7 @@ const EXPORT: &str = r#"{
 
 #[tokio::test]
 async fn an_imported_connector_runs_once_its_mapping_is_fixed() {
-    let odoo = OdooEmulator::builder()
-        .database("openg2p")
-        .user("admin", "admin")
-        .start()
-        .await
-        .unwrap();
-    odoo.seed(synthetic(60, 11));
-    let mts = MtsEmulator::builder().start().await.unwrap();
+    let (odoo, mts) = emulators(synthetic(60, 11), &[]).await;
     let base = odoo.base_url().to_string();
     let export = EXPORT.replace("ODOO/", &base).replace(
         "http://mosip-token-seeder.mosip-token-seeder",
@@ -77,10 +71,7 @@ async fn an_imported_connector_runs_once_its_mapping_is_fixed() {
         );
     let config = ConnectorConfig::from_text(&fixed, Format::Toml, "fixed.toml", &env).unwrap();
     let settings = EngineSettings {
-        wait: WaitPolicy {
-            poll_interval: Duration::from_millis(10),
-            ..WaitPolicy::default()
-        },
+        wait: quick_wait(WaitPolicy::default().readback_base),
         ..EngineSettings::from(&config)
     };
     let connector = Connector::new(&config, settings).unwrap();

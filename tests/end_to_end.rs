@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use omc::connector::Connector;
 use omc::core::config::{AuthType, CallbackSettings, JobType, OdooSettings};
-use omc::core::engine::{EngineSettings, WaitPolicy};
+use omc::core::engine::EngineSettings;
 use omc::core::fixture::{RegistrantSeed, synthetic, synthetic_one};
 use omc::core::token::mock_token;
 use omc::core::{
@@ -12,8 +12,8 @@ use omc::core::{
     RunReport, StoreReport, Token,
 };
 use omc::mts::MtsClient;
-use omc::mts::emulator::{MtsEmulator, RunningMts};
-use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
+use omc::mts::emulator::RunningMts;
+use omc::odoo::emulator::RunningOdoo;
 use omc::odoo::{OdooCallbackSink, OdooRegistry};
 use secrecy::SecretString;
 use serde_json::json;
@@ -21,7 +21,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-const PARTNER: &str = "mpartner-default-omc";
+mod common;
+
+use common::{PARTNER, emulators, quick_wait};
 
 struct World {
     odoo: RunningOdoo,
@@ -29,19 +31,7 @@ struct World {
 }
 
 async fn world(seeds: Vec<RegistrantSeed>) -> World {
-    let odoo = OdooEmulator::builder()
-        .database("openg2p")
-        .user("admin", "admin")
-        .user("mts", "mts-password")
-        .start()
-        .await
-        .unwrap();
-    odoo.seed(seeds);
-    let mts = MtsEmulator::builder()
-        .partner_id(PARTNER)
-        .start()
-        .await
-        .unwrap();
+    let (odoo, mts) = emulators(seeds, &[("mts", "mts-password")]).await;
     World { odoo, mts }
 }
 
@@ -67,11 +57,7 @@ fn config(w: &World, callback_password: &str) -> ConnectorConfig {
 
 fn settings(config: &ConnectorConfig) -> EngineSettings {
     EngineSettings {
-        wait: WaitPolicy {
-            poll_interval: Duration::from_millis(10),
-            readback_base: Duration::from_secs(5),
-            ..WaitPolicy::default()
-        },
+        wait: quick_wait(Duration::from_secs(5)),
         ..EngineSettings::from(config)
     }
 }

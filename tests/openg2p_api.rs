@@ -1,46 +1,28 @@
 //! End to end over real HTTP: MTS (emulator) calls OpenG2P's `update_individual` API (Odoo
 //! emulator) with HTTP Basic; OMC reads the tokens back and removes the VIDs.
 
-use omc::core::engine::{EngineSettings, WaitPolicy};
+use omc::core::engine::EngineSettings;
 use omc::core::fixture::synthetic;
 use omc::core::token::mock_token;
 use omc::core::{Engine, IdTypes, RunReport};
 use omc::mts::MtsClient;
-use omc::mts::emulator::{MtsEmulator, RunningMts};
-use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
-use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
+use omc::mts::emulator::RunningMts;
+use omc::odoo::OpenG2pApiSink;
+use omc::odoo::emulator::RunningOdoo;
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
 
-const PARTNER: &str = "mpartner-default-omc";
+mod common;
+
+use common::{PARTNER, admin_registry, emulators, quick_wait};
 
 async fn world() -> (RunningOdoo, RunningMts) {
-    let odoo = OdooEmulator::builder()
-        .database("openg2p")
-        .user("admin", "admin")
-        .user("api", "api-pw")
-        .start()
-        .await
-        .unwrap();
-    odoo.seed(synthetic(25, 11));
-    let mts = MtsEmulator::builder()
-        .partner_id(PARTNER)
-        .start()
-        .await
-        .unwrap();
-    (odoo, mts)
+    emulators(synthetic(25, 11), &[("api", "api-pw")]).await
 }
 
 async fn run(odoo: &RunningOdoo, mts: &RunningMts, password: &str) -> RunReport {
-    let client = OdooClient::builder()
-        .base_url(odoo.base_url())
-        .database("openg2p")
-        .login("admin")
-        .password(SecretString::from("admin"))
-        .build()
-        .unwrap();
-    let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
+    let registry = admin_registry(odoo);
     let sink = OpenG2pApiSink::new(
         &odoo.base_url(),
         "api",
@@ -50,11 +32,7 @@ async fn run(odoo: &RunningOdoo, mts: &RunningMts, password: &str) -> RunReport 
     .unwrap();
     let settings = EngineSettings {
         batch_size: 10,
-        wait: WaitPolicy {
-            poll_interval: Duration::from_millis(10),
-            readback_base: Duration::from_secs(1),
-            ..WaitPolicy::default()
-        },
+        wait: quick_wait(Duration::from_secs(1)),
         ..EngineSettings::default()
     };
     let seeder = MtsClient::builder(mts.base_url()).build().unwrap();

@@ -5,22 +5,24 @@
 #[path = "../examples/callback_server/router.rs"]
 mod router;
 
-use omc::core::engine::{EngineSettings, WaitPolicy};
+use omc::core::engine::EngineSettings;
 use omc::core::fixture::{RegistrantSeed, synthetic};
 use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
 use omc::core::token::mock_token;
-use omc::core::{Engine, HttpMethod, IdTypes, RegistrantId, RunReport, SelfHostedSink, Token};
+use omc::core::{Engine, HttpMethod, RegistrantId, RunReport, SelfHostedSink, Token};
 use omc::mts::MtsClient;
-use omc::mts::emulator::{MtsEmulator, RunningMts};
-use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
-use omc::odoo::{OdooClient, OdooRegistry};
+use omc::mts::emulator::RunningMts;
+use omc::odoo::OdooRegistry;
+use omc::odoo::emulator::RunningOdoo;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-const PARTNER: &str = "mpartner-default-omc";
+mod common;
+
+use common::{PARTNER, admin_registry, emulators, quick_wait};
 
 struct World {
     odoo: RunningOdoo,
@@ -31,26 +33,8 @@ struct World {
 }
 
 async fn world(seeds: Vec<RegistrantSeed>) -> World {
-    let odoo = OdooEmulator::builder()
-        .database("openg2p")
-        .user("admin", "admin")
-        .start()
-        .await
-        .unwrap();
-    odoo.seed(seeds);
-    let mts = MtsEmulator::builder()
-        .partner_id(PARTNER)
-        .start()
-        .await
-        .unwrap();
-    let client = OdooClient::builder()
-        .base_url(odoo.base_url())
-        .database("openg2p")
-        .login("admin")
-        .password(SecretString::from("admin"))
-        .build()
-        .unwrap();
-    let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
+    let (odoo, mts) = emulators(seeds, &[]).await;
+    let registry = admin_registry(&odoo);
     let receiver = Arc::new(CallbackReceiver::new(
         registry.clone(),
         ReceiverSettings::default(),
@@ -71,11 +55,7 @@ async fn world(seeds: Vec<RegistrantSeed>) -> World {
 fn settings() -> EngineSettings {
     EngineSettings {
         batch_size: 7,
-        wait: WaitPolicy {
-            poll_interval: Duration::from_millis(10),
-            readback_base: Duration::from_secs(1),
-            ..WaitPolicy::default()
-        },
+        wait: quick_wait(Duration::from_secs(1)),
         ..EngineSettings::default()
     }
 }

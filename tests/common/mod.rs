@@ -1,0 +1,62 @@
+//! What the root package's end-to-end tests share: both emulators on loopback ports, a registry
+//! client as the administrator, and OMC's waits shortened for tests.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use omc::core::IdTypes;
+use omc::core::engine::WaitPolicy;
+use omc::core::fixture::RegistrantSeed;
+use omc::mts::emulator::{MtsEmulator, RunningMts};
+use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
+use omc::odoo::{OdooClient, OdooRegistry};
+use secrecy::SecretString;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The MTS partner the emulator derives tokens for.
+pub(crate) const PARTNER: &str = "mpartner-default-omc";
+/// The emulated registry's database.
+pub(crate) const DATABASE: &str = "openg2p";
+
+/// The Odoo emulator (database [`DATABASE`], user `admin`/`admin` and `users`) holding `seeds`,
+/// and the MTS emulator for [`PARTNER`], each on its own loopback port.
+pub(crate) async fn emulators(
+    seeds: impl IntoIterator<Item = RegistrantSeed>,
+    users: &[(&str, &str)],
+) -> (RunningOdoo, RunningMts) {
+    let mut odoo = OdooEmulator::builder()
+        .database(DATABASE)
+        .user("admin", "admin");
+    for (login, password) in users {
+        odoo = odoo.user(*login, *password);
+    }
+    let odoo = odoo.start().await.expect("the Odoo emulator starts");
+    odoo.seed(seeds);
+    let mts = MtsEmulator::builder()
+        .partner_id(PARTNER)
+        .start()
+        .await
+        .expect("the MTS emulator starts");
+    (odoo, mts)
+}
+
+/// An `OdooRegistry` over the emulator, as the administrator.
+pub(crate) fn admin_registry(odoo: &RunningOdoo) -> Arc<OdooRegistry> {
+    let client = OdooClient::builder()
+        .base_url(odoo.base_url())
+        .database(DATABASE)
+        .login("admin")
+        .password(SecretString::from("admin"))
+        .build()
+        .expect("a client");
+    Arc::new(OdooRegistry::new(client, IdTypes::default()))
+}
+
+/// OMC's waits, polling every 10 ms and reading tokens back for at least `readback`.
+pub(crate) fn quick_wait(readback: Duration) -> WaitPolicy {
+    WaitPolicy {
+        poll_interval: Duration::from_millis(10),
+        readback_base: readback,
+        ..WaitPolicy::default()
+    }
+}
