@@ -19,7 +19,8 @@
 //!
 //! Reported: wall seconds of the run, registrants per second, OMC's CPU seconds per 1,000
 //! registrants (user + system time of this process only, from `/proc/self/stat`), OMC's peak
-//! RSS (`VmHWM`), MTS requests and the callbacks MTS made. Linux only. Exits non-zero unless
+//! RSS (`VmHWM`), each emulator's CPU seconds during the run (what the machine's two cores were
+//! also doing), MTS requests and the callbacks MTS made. Linux only. Exits non-zero unless
 //! every registrant ends with a token and without a VID.
 
 // A command-line program: it prints its figures.
@@ -187,6 +188,13 @@ impl Child {
     }
 }
 
+impl Child {
+    /// The child's CPU time so far, in seconds.
+    fn cpu_seconds(&self, ticks_per_second: f64) -> f64 {
+        process_cpu_seconds(&self.process.id().to_string(), ticks_per_second)
+    }
+}
+
 impl Drop for Child {
     fn drop(&mut self) {
         let _ = self.process.kill();
@@ -196,8 +204,14 @@ impl Drop for Child {
 
 /// This process's user + system CPU time, in seconds.
 fn cpu_seconds(ticks_per_second: f64) -> f64 {
+    process_cpu_seconds("self", ticks_per_second)
+}
+
+/// The user + system CPU time of process `pid` (`self` for this one), in seconds.
+fn process_cpu_seconds(pid: &str, ticks_per_second: f64) -> f64 {
     let mut stat = String::new();
-    let read = std::fs::File::open("/proc/self/stat").and_then(|mut f| f.read_to_string(&mut stat));
+    let read = std::fs::File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut f| f.read_to_string(&mut stat));
     if read.is_err() {
         return 0.0;
     }
@@ -266,6 +280,8 @@ struct Measured {
     report: RunReport,
     seconds: f64,
     cpu_seconds: f64,
+    /// The Odoo and MTS emulators' CPU seconds during the run.
+    emulators_cpu_seconds: (f64, f64),
     tokens: u64,
     vids: u64,
     callbacks: Value,
@@ -288,6 +304,8 @@ fn summary(args: &Args, m: &Measured) -> Value {
         "omc_cpu_seconds_per_1000": per_thousand,
         "omc_cpu_share_of_wall": if m.seconds > 0.0 { m.cpu_seconds / m.seconds } else { 0.0 },
         "peak_rss_mb": peak_rss_mb(),
+        "odoo_emulator_cpu_seconds": m.emulators_cpu_seconds.0,
+        "mts_emulator_cpu_seconds": m.emulators_cpu_seconds.1,
         "mts_requests": m.report.requests,
         "mts_callbacks": m.callbacks["calls"],
         "mts_callbacks_failed": m.callbacks["failed"],
@@ -304,7 +322,7 @@ fn summary(args: &Args, m: &Measured) -> Value {
 }
 
 async fn run(args: &Args) -> Result<bool, String> {
-    let (_odoo, odoo_url) = Child::spawn(&[
+    let (odoo, odoo_url) = Child::spawn(&[
         "--serve-odoo".into(),
         args.registrants.to_string(),
         args.seed.to_string(),
@@ -313,10 +331,15 @@ async fn run(args: &Args) -> Result<bool, String> {
     let engine = engine(args, odoo_url.clone(), mts_url).await?;
     let ticks = clock_ticks();
     let cpu_before = cpu_seconds(ticks);
+    let emulators_before = (odoo.cpu_seconds(ticks), mts.cpu_seconds(ticks));
     let started = Instant::now();
     let report = engine.run_once().await.map_err(|e| format!("run: {e}"))?;
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_seconds(ticks) - cpu_before;
+    let emulators_cpu_seconds = (
+        odoo.cpu_seconds(ticks) - emulators_before.0,
+        mts.cpu_seconds(ticks) - emulators_before.1,
+    );
     let client = common::odoo_client(odoo_url)?;
     let id_types = IdTypes::default();
     let measured = Measured {
@@ -326,6 +349,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         report,
         seconds,
         cpu_seconds,
+        emulators_cpu_seconds,
     };
     let s = summary(args, &measured);
     if args.json {
