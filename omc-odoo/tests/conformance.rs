@@ -4,8 +4,7 @@
 use omc_core::conformance::registry::run_registry_suite;
 use omc_core::{IdTypes, Registry};
 use omc_odoo::emulator::{OdooEmulator, RunningOdoo};
-use omc_odoo::{OdooClient, OdooRegistry};
-use secrecy::SecretString;
+use omc_odoo::OdooRegistry;
 use std::sync::{Arc, Mutex};
 
 #[tokio::test]
@@ -21,13 +20,7 @@ async fn odoo_registry_passes_the_registry_suite() {
                 .await
                 .expect("emulator");
             odoo.seed(seeds);
-            let client = OdooClient::builder()
-                .base_url(odoo.base_url())
-                .database(odoo.database())
-                .login("admin")
-                .password(SecretString::from("admin"))
-                .build()
-                .expect("client");
+            let client = odoo.client("admin", "admin");
             kept.lock().unwrap().push(odoo);
             Arc::new(OdooRegistry::new(client, id_types)) as Arc<dyn Registry>
         }

@@ -10,13 +10,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 fn client(odoo: &RunningOdoo) -> OdooClient {
-    OdooClient::builder()
-        .base_url(odoo.base_url())
-        .database(odoo.database())
-        .login("admin")
-        .password(SecretString::from("admin"))
-        .build()
-        .expect("client")
+    odoo.client("admin", "admin")
 }
 
 /// Logs in as MTS does: a GET with a JSON body; returns the session cookie.

@@ -41,13 +41,7 @@ fn odoo_error(code: i64, name: &str) -> ResponseTemplate {
 
 async fn call(answer: ResponseTemplate) -> Result<Value, OdooError> {
     let server = server(answer).await;
-    let client = OdooClient::builder()
-        .base_url(server.uri().parse().unwrap())
-        .database("omc")
-        .login("omc")
-        .password(SecretString::from("secret-password"))
-        .build()
-        .expect("client");
+    let client = client(server.uri().parse().unwrap(), "secret-password");
     client
         .execute_kw(
             "res.partner",
@@ -139,13 +133,7 @@ async fn a_refused_connection_is_unavailable() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let client = OdooClient::builder()
-        .base_url(format!("http://{addr}/").parse().unwrap())
-        .database("omc")
-        .login("omc")
-        .password(SecretString::from("p"))
-        .build()
-        .expect("client");
+    let client = client(format!("http://{addr}/").parse().unwrap(), "p");
     let error = RegistryError::from(client.login().await.expect_err("refused"));
     assert!(error.is_transient(), "{error}");
 }
@@ -162,13 +150,7 @@ async fn a_refused_login_is_unauthenticated_and_not_cached() {
         .expect(2)
         .mount(&server)
         .await;
-    let client = OdooClient::builder()
-        .base_url(server.uri().parse().unwrap())
-        .database("omc")
-        .login("omc")
-        .password(SecretString::from("p"))
-        .build()
-        .expect("client");
+    let client = client(server.uri().parse().unwrap(), "p");
     for _ in 0..2 {
         let error = RegistryError::from(client.login().await.expect_err("refused"));
         assert!(
@@ -229,17 +211,22 @@ async fn remove_vids_searches_again_when_a_vid_vanished_under_unlink() {
         .with_priority(2)
         .mount(&server)
         .await;
-    let client = OdooClient::builder()
-        .base_url(server.uri().parse().unwrap())
-        .database("omc")
-        .login("omc")
-        .password(SecretString::from("p"))
-        .build()
-        .expect("client");
+    let client = client(server.uri().parse().unwrap(), "p");
     let registry = omc_odoo::OdooRegistry::new(client, IdTypes::default());
     let removed = registry
         .remove_vids(&[RegistrantId(1), RegistrantId(2)])
         .await
         .expect("remove");
     assert_eq!(removed, 1);
+}
+
+/// A client of database `omc` as user `omc` at `base`.
+fn client(base: url::Url, password: &str) -> OdooClient {
+    OdooClient::builder()
+        .base_url(base)
+        .database("omc")
+        .login("omc")
+        .password(SecretString::from(password))
+        .build()
+        .expect("client")
 }

@@ -5,23 +5,17 @@ use omc_core::fixture::synthetic;
 use omc_core::jq::{Output, Program};
 use omc_core::{CallbackAuth, CallbackSink, IdTypes, RegistrantId, Registry, ResultPath, Token};
 use omc_odoo::emulator::OdooEmulator;
-use omc_odoo::{OdooCallbackSink, OdooClient, OdooRegistry};
+use omc_odoo::{OdooCallbackSink, OdooRegistry};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn mts_following_the_delivery_stores_tokens_and_nothing_else() {
     let odoo = OdooEmulator::builder().start().await.expect("start");
     odoo.seed(synthetic(3, 11));
-    let client = OdooClient::builder()
-        .base_url(odoo.base_url())
-        .database(odoo.database())
-        .login("admin")
-        .password(SecretString::from("admin"))
-        .build()
-        .expect("client");
+    let client = odoo.client("admin", "admin");
     let registry = OdooRegistry::new(client, IdTypes::default());
     let sink = OdooCallbackSink::new(registry.clone())
         .expect("sink")
@@ -120,13 +114,7 @@ async fn mts_following_the_delivery_stores_tokens_and_nothing_else() {
 #[tokio::test]
 async fn a_missing_token_type_is_a_misconfiguration() {
     let odoo = OdooEmulator::builder().start().await.expect("start");
-    let client = OdooClient::builder()
-        .base_url(odoo.base_url())
-        .database(odoo.database())
-        .login("admin")
-        .password(SecretString::from("admin"))
-        .build()
-        .expect("client");
+    let client = odoo.client("admin", "admin");
     let types = IdTypes {
         vid: "MOSIP VID".into(),
         token: "ABSENT".into(),

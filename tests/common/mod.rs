@@ -8,8 +8,7 @@ use omc::core::engine::WaitPolicy;
 use omc::core::fixture::RegistrantSeed;
 use omc::mts::emulator::{MtsEmulator, RunningMts};
 use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
-use omc::odoo::{OdooClient, OdooRegistry};
-use secrecy::SecretString;
+use omc::odoo::OdooRegistry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,13 +41,7 @@ pub(crate) async fn emulators(
 
 /// An `OdooRegistry` over the emulator, as the administrator.
 pub(crate) fn admin_registry(odoo: &RunningOdoo) -> Arc<OdooRegistry> {
-    let client = OdooClient::builder()
-        .base_url(odoo.base_url())
-        .database(DATABASE)
-        .login("admin")
-        .password(SecretString::from("admin"))
-        .build()
-        .expect("a client");
+    let client = odoo.client("admin", "admin");
     Arc::new(OdooRegistry::new(client, IdTypes::default()))
 }
 

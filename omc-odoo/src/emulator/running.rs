@@ -106,6 +106,18 @@ impl RunningOdoo {
         &self.shared.database
     }
 
+    /// A JSON-RPC client of this emulator's database as `login` (the default user is
+    /// `admin`/`admin`), with the client's default timeouts.
+    pub fn client(&self, login: &str, password: &str) -> crate::OdooClient {
+        crate::OdooClient::builder()
+            .base_url(self.base_url())
+            .database(self.database())
+            .login(login)
+            .password(secrecy::SecretString::from(password))
+            .build()
+            .expect("a loopback URL and a database make a valid client")
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, Store> {
         self.shared.data.read().unwrap_or_else(|e| e.into_inner())
     }
