@@ -3,8 +3,8 @@
 
 use omc_core::conformance::registry::run_registry_suite;
 use omc_core::{IdTypes, Registry};
-use omc_odoo::emulator::{OdooEmulator, RunningOdoo};
 use omc_odoo::OdooRegistry;
+use omc_odoo::emulator::{OdooEmulator, RunningOdoo};
 use std::sync::{Arc, Mutex};
 
 #[tokio::test]

@@ -7,8 +7,8 @@ use omc::core::IdTypes;
 use omc::core::engine::WaitPolicy;
 use omc::core::fixture::RegistrantSeed;
 use omc::mts::emulator::{MtsEmulator, RunningMts};
-use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
 use omc::odoo::OdooRegistry;
+use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
 use std::sync::Arc;
 use std::time::Duration;
 
