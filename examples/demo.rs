@@ -286,7 +286,6 @@ async fn run(args: Args) -> Result<bool, String> {
     Ok(accounted)
 }
 
-/// OMC's receiver served in process on a loopback port, and the sink that points MTS at it.
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args() {
