@@ -11,7 +11,7 @@ use crate::rules::REGISTRANT_KEY;
 use crate::sink::{RecordStatus, SeedResult};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 
 /// The longest token accepted (MOSIP's tokens are 43 characters; MTS's mock gives the same).
@@ -237,34 +237,51 @@ struct Wire {
 fn parse_typed(body: &[u8], limits: &PayloadLimits) -> Option<Result<Vec<SeedResult>, Malformed>> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
     let wires: Vec<Wire> = match first {
-        b'[' => serde_json::from_slice(body).ok()?,
+        b'[' => {
+            let wires: Vec<Wire> = serde_json::from_slice(body).ok()?;
+            if let Err(e) = list_fits(wires.len(), limits) {
+                return Some(Err(e));
+            }
+            wires
+        }
         b'{' => vec![serde_json::from_slice(body).ok()?],
         _ => return None,
     };
-    if wires.is_empty() {
-        return Some(Err(Malformed::EmptyList));
+    Some(gather(wires, checked))
+}
+
+/// A bulk body's list is neither empty nor longer than the limit.
+fn list_fits(len: usize, limits: &PayloadLimits) -> Result<(), Malformed> {
+    if len == 0 {
+        return Err(Malformed::EmptyList);
     }
-    if wires.len() > limits.max_records {
-        return Some(Err(Malformed::TooManyRecords {
-            records: wires.len(),
+    if len > limits.max_records {
+        return Err(Malformed::TooManyRecords {
+            records: len,
             limit: limits.max_records,
-        }));
+        });
     }
-    let mut seen = HashSet::with_capacity(wires.len());
-    let mut results = Vec::with_capacity(wires.len());
-    for (index, wire) in wires.into_iter().enumerate() {
-        let result = match checked(index, wire) {
-            Ok(result) => result,
-            Err(e) => return Some(Err(e)),
-        };
+    Ok(())
+}
+
+/// The results of a body's elements, in order, each read by `one`; the first bad element, or
+/// the first registrant seen twice, refuses the whole body.
+fn gather<T>(
+    items: Vec<T>,
+    mut one: impl FnMut(usize, T) -> Result<SeedResult, Malformed>,
+) -> Result<Vec<SeedResult>, Malformed> {
+    let mut seen = HashSet::with_capacity(items.len());
+    let mut results = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let result = one(index, item)?;
         if !seen.insert(result.registrant) {
-            return Some(Err(Malformed::Repeated {
+            return Err(Malformed::Repeated {
                 registrant: result.registrant,
-            }));
+            });
         }
         results.push(result);
     }
-    Some(Ok(results))
+    Ok(results)
 }
 
 /// [`parse_one`]'s checks, in its order, on a well-typed result.
@@ -324,31 +341,16 @@ fn parse_tree(body: &[u8], limits: &PayloadLimits) -> Result<Vec<SeedResult>, Ma
     let value: Value = serde_json::from_slice(body).map_err(|_| Malformed::NotJson)?;
     let items = match value {
         Value::Object(map) => vec![Value::Object(map)],
-        Value::Array(items) if items.is_empty() => return Err(Malformed::EmptyList),
-        Value::Array(items) if items.len() > limits.max_records => {
-            return Err(Malformed::TooManyRecords {
-                records: items.len(),
-                limit: limits.max_records,
-            });
+        Value::Array(items) => {
+            list_fits(items.len(), limits)?;
+            items
         }
-        Value::Array(items) => items,
         _ => return Err(Malformed::NotObjectOrList),
     };
-    let mut seen = BTreeSet::new();
-    let mut results = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let Value::Object(map) = item else {
-            return Err(Malformed::NotAnObject { index });
-        };
-        let result = parse_one(index, map)?;
-        if !seen.insert(result.registrant) {
-            return Err(Malformed::Repeated {
-                registrant: result.registrant,
-            });
-        }
-        results.push(result);
-    }
-    Ok(results)
+    gather(items, |index, item| match item {
+        Value::Object(map) => parse_one(index, &map),
+        _ => Err(Malformed::NotAnObject { index }),
+    })
 }
 
 fn parse_one(index: usize, map: &Map<String, Value>) -> Result<SeedResult, Malformed> {
@@ -499,9 +501,9 @@ mod tests {
             REGISTRANT_KEY, "id",
             "Wire reads the registrant key as 'id'"
         );
-        let limits = PayloadLimits {
+        let limit = |max_records| PayloadLimits {
             max_bytes: usize::MAX,
-            max_records: 3,
+            max_records,
         };
         let long = "x".repeat(MAX_TOKEN_CHARS + 1);
         let wide = "é".repeat(MAX_TOKEN_CHARS);
@@ -542,11 +544,13 @@ mod tests {
         let files = std::fs::read_dir(corpus).expect("the fuzz corpus is in the repository");
         bodies.extend(files.map(|f| std::fs::read(f.unwrap().path()).unwrap()));
         let mut fast = 0;
-        for body in &bodies {
-            if let Some(answer) = parse_typed(body, &limits) {
-                fast += 1;
-                let shown = String::from_utf8_lossy(body);
-                assert_eq!(seen(answer), seen(parse_tree(body, &limits)), "{shown}");
+        for limits in [limit(3), limit(0)] {
+            for body in &bodies {
+                if let Some(answer) = parse_typed(body, &limits) {
+                    fast += 1;
+                    let shown = String::from_utf8_lossy(body);
+                    assert_eq!(seen(answer), seen(parse_tree(body, &limits)), "{shown}");
+                }
             }
         }
         assert!(fast > 20, "the fast path answered only {fast} bodies");
