@@ -310,16 +310,7 @@ impl OdooClient {
         domain: Value,
         kwargs: Value,
     ) -> Result<Vec<Value>, OdooError> {
-        match self
-            .execute_kw(model, "search_read", json!([domain]), kwargs)
-            .await?
-        {
-            Value::Array(rows) => Ok(rows),
-            _ => Err(OdooError::Protocol {
-                context: format!("{model}.search_read"),
-                problem: "the result is not a list".into(),
-            }),
-        }
+        self.search_read_as(model, domain, kwargs).await
     }
 
     async fn call(
