@@ -20,11 +20,19 @@ enum Block {
     Dense(Box<[u64; WORDS]>),
 }
 
+/// The word of a bitmap holding `low`, and its bit there.
+fn slot(low: u16) -> (usize, u64) {
+    (usize::from(low) / 64, 1 << (low % 64))
+}
+
 impl Block {
     fn contains(&self, low: u16) -> bool {
         match self {
             Self::Sparse(lows) => lows.binary_search(&low).is_ok(),
-            Self::Dense(bits) => bits[usize::from(low) / 64] & (1 << (low % 64)) != 0,
+            Self::Dense(bits) => {
+                let (word, bit) = slot(low);
+                bits[word] & bit != 0
+            }
         }
     }
 
@@ -39,17 +47,17 @@ impl Block {
                 if lows.len() > SPARSE_MAX {
                     let mut bits = Box::new([0u64; WORDS]);
                     for &l in lows.iter() {
-                        bits[usize::from(l) / 64] |= 1 << (l % 64);
+                        let (word, bit) = slot(l);
+                        bits[word] |= bit;
                     }
                     *self = Self::Dense(bits);
                 }
                 true
             }
             Self::Dense(bits) => {
-                let word = &mut bits[usize::from(low) / 64];
-                let bit = 1 << (low % 64);
-                let new = *word & bit == 0;
-                *word |= bit;
+                let (word, bit) = slot(low);
+                let new = bits[word] & bit == 0;
+                bits[word] |= bit;
                 new
             }
         }
