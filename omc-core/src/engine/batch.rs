@@ -93,10 +93,9 @@ impl Batch {
         drop(permit);
         let (tokenised, failed) = read_back(ctx, ids, status, &mut outcome).await;
         outcome.tokenised = tokenised.len() as u64;
-        if ctx.sink.result_path() == ResultPath::Received {
-            ctx.sink.results_settled(&tokenised).await;
-            ctx.sink.results_settled(&failed).await;
-        }
+        // Read-back sinks keep the trait's default, which does nothing.
+        ctx.sink.results_settled(&tokenised).await;
+        ctx.sink.results_settled(&failed).await;
         if s.remove_vids && !tokenised.is_empty() {
             outcome.vids_removed = remove_vids(&*ctx.registry, &tokenised, s.chunk_size).await;
         }
