@@ -181,6 +181,11 @@ async fn a_wrong_password_stores_nothing_and_the_report_names_the_refusals() {
     }
 }
 
+/// The receiver's JSON answer to a request.
+async fn answer_to(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 async fn login(client: &reqwest::Client, w: &World) -> String {
     let answer = client
         .get(w.url.join("web/session/authenticate").unwrap())
@@ -215,16 +220,8 @@ async fn replays_after_the_run_store_nothing_more_and_are_answered_as_stored() {
     let client = reqwest::Client::new();
     let cookie = login(&client, &w).await;
     for _ in 0..3 {
-        let answer: Value = client
-            .post(w.url.join("omc/callback").unwrap())
-            .header("Cookie", &cookie)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let request = client.post(w.url.join("omc/callback").unwrap());
+        let answer = answer_to(request.header("Cookie", &cookie).json(&body)).await;
         assert_eq!(answer["stored"], 0, "{answer}");
         assert_eq!(answer["alreadyStored"], 6, "{answer}");
     }
@@ -233,16 +230,8 @@ async fn replays_after_the_run_store_nothing_more_and_are_answered_as_stored() {
     assert_eq!(w.odoo.count_ids("MOSIP UIN TOKEN"), 6);
     // A different token for a registrant already holding one: a conflict, not an overwrite.
     let conflict = json!({"id": 1, "status": "processed", "token": "a-different-token"});
-    let answer: Value = client
-        .put(w.url.join("omc/callback").unwrap())
-        .header("Cookie", &cookie)
-        .json(&conflict)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let request = client.put(w.url.join("omc/callback").unwrap());
+    let answer = answer_to(request.header("Cookie", &cookie).json(&conflict)).await;
     assert_eq!(answer["conflicts"], json!([1]));
     assert_eq!(w.odoo.token_of(RegistrantId(1)), before[0]);
 }
