@@ -18,6 +18,7 @@
 //! The suites panic with a message naming the broken expectation.
 
 pub mod domain;
+pub mod ledger;
 pub mod registry;
 pub mod seeder;
 
