@@ -52,6 +52,19 @@ pub struct CandidateQuery {
     pub limit: usize,
 }
 
+/// When a registrant and its ids were last written, as the registry stamps them (Odoo's
+/// `write_date`, UTC, `YYYY-MM-DD HH:MM:SS`; text of that form orders as time does).
+///
+/// Both are needed to see a change: creating, rewriting or deleting a `g2p.reg.id` does not
+/// change the partner's own `write_date`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteDates {
+    /// The registrant's own `write_date`.
+    pub partner: Option<String>,
+    /// The latest `write_date` among its ids of the VID and token types.
+    pub ids: Option<String>,
+}
+
 /// A registrant selected by a filter, with what OMC needs to send it.
 #[derive(Clone)]
 pub struct Candidate {
@@ -59,10 +72,34 @@ pub struct Candidate {
     pub id: RegistrantId,
     /// Its VID (the value of its id of the VID type), if it holds one.
     pub vid: Option<Vid>,
-    /// Whether it already holds an id of the token type.
+    /// Whether it holds a token: an id of the token type with a non-empty value.
     pub has_token: bool,
+    /// Whether it holds an id of the token type with no value (OpenG2P does not require
+    /// one): not a token, so its VID is never removed; reported for an operator to look at.
+    pub empty_token_id: bool,
+    /// When it and its ids were last written.
+    pub written: WriteDates,
     /// The requested fields, as the registry gives them (Odoo's `false` for empty).
     pub fields: PersonalRecord,
+}
+
+impl Candidate {
+    /// A candidate with no empty token id and unknown write dates.
+    pub fn new(
+        id: RegistrantId,
+        vid: Option<Vid>,
+        has_token: bool,
+        fields: PersonalRecord,
+    ) -> Self {
+        Self {
+            id,
+            vid,
+            has_token,
+            empty_token_id: false,
+            written: WriteDates::default(),
+            fields,
+        }
+    }
 }
 
 impl fmt::Debug for Candidate {
@@ -71,6 +108,8 @@ impl fmt::Debug for Candidate {
             .field("id", &self.id)
             .field("has_vid", &self.vid.is_some())
             .field("has_token", &self.has_token)
+            .field("empty_token_id", &self.empty_token_id)
+            .field("written", &self.written)
             .field("fields", &self.fields)
             .finish()
     }
@@ -94,11 +133,15 @@ pub struct StoreReport {
 /// Implementations: [`MemoryRegistry`](crate::memory::MemoryRegistry) and `omc_odoo::OdooRegistry`.
 /// Every method is idempotent; none is atomic with another (Odoo runs each call in its own
 /// transaction), which is why the engine removes a VID only after reading its token back.
+///
+/// Records must expose what OMC's filters reach: on registrants `write_date` and the one2many
+/// `reg_ids` to their ids, on ids `id_type` (a relation to the id type, whose `name` is
+/// compared), `value` and `write_date`; an empty value reads as `false`.
 #[async_trait]
 pub trait Registry: fmt::Debug + Send + Sync + 'static {
     /// One page of registrants matching `query.filter`, in ascending id order, each with its VID,
-    /// whether it holds a token, and the requested fields. Archived registrants are left out
-    /// unless the filter mentions `active`. An empty page means the end.
+    /// whether it holds a token, its write dates, and the requested fields. Archived registrants
+    /// are left out unless the filter mentions `active`. An empty page means the end.
     async fn candidates(&self, query: &CandidateQuery) -> Result<Vec<Candidate>, RegistryError>;
 
     /// The tokens held by the given registrants; registrants without one are absent.
@@ -113,6 +156,17 @@ pub trait Registry: fmt::Debug + Send + Sync + 'static {
         &self,
         tokens: &[(RegistrantId, Token)],
     ) -> Result<StoreReport, RegistryError>;
+
+    /// Stores each VID as its registrant's VID id (a manual import). Idempotent like
+    /// [`store_tokens`](Self::store_tokens): the same VID again changes nothing; a registrant
+    /// already holding a different VID is a conflict, never overwritten. A value the id type's
+    /// `id_validation` refuses fails the call ([`RegistryError::Invalid`]).
+    async fn store_vids(&self, vids: &[(RegistrantId, Vid)]) -> Result<StoreReport, RegistryError>;
+
+    /// The `id_validation` pattern of the id type named `id_type` (a Python regular expression
+    /// applied with `re.match`), or `None` when it has none. A type that does not exist is
+    /// [`RegistryError::Invalid`], naming it.
+    async fn id_validation(&self, id_type: &str) -> Result<Option<String>, RegistryError>;
 
     /// Removes the VID ids of the given registrants and returns how many were removed.
     /// Idempotent: a VID already gone is not an error.
@@ -131,3 +185,25 @@ pub trait Registry: fmt::Debug + Send + Sync + 'static {
 
 /// A registry chosen at run time.
 pub type DynRegistry = Arc<dyn Registry>;
+
+/// The given registrants as candidates (their VID, token and write dates; no fields), read in
+/// pages of 500: those that exist and are active.
+pub async fn candidates_of(
+    registry: &dyn Registry,
+    ids: &[RegistrantId],
+) -> Result<BTreeMap<RegistrantId, Candidate>, RegistryError> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let raw: Vec<i64> = chunk.iter().map(|id| id.0).collect();
+        let query = CandidateQuery {
+            filter: Domain::id_in(&raw),
+            fields: Vec::new(),
+            after: None,
+            limit: chunk.len(),
+        };
+        for c in registry.candidates(&query).await? {
+            out.insert(c.id, c);
+        }
+    }
+    Ok(out)
+}

@@ -235,12 +235,12 @@ mod tests {
     use serde_json::json;
 
     fn candidate(fields: Value, vid: Option<&str>) -> Candidate {
-        Candidate {
-            id: RegistrantId(7),
-            vid: vid.map(Vid::new),
-            has_token: false,
-            fields: PersonalRecord(fields.as_object().unwrap().clone()),
-        }
+        Candidate::new(
+            RegistrantId(7),
+            vid.map(Vid::new),
+            false,
+            PersonalRecord(fields.as_object().unwrap().clone()),
+        )
     }
 
     fn fields() -> Vec<String> {

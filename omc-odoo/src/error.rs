@@ -93,6 +93,9 @@ impl From<OdooError> for RegistryError {
         let message = error.to_string();
         match error {
             OdooError::Server { code: 100, .. } => Self::Unauthenticated { message },
+            // Python's regular expressions refusing an id type's `id_validation`: a setting
+            // of the registry to fix, not a passing failure.
+            OdooError::Server { name, .. } if name == "re.error" => Self::Invalid { message },
             OdooError::Server { name, .. } => match short_name(&name) {
                 "AccessDenied" | "SessionExpiredException" => Self::Unauthenticated { message },
                 "AccessError" => Self::PermissionDenied { message },
@@ -160,6 +163,7 @@ mod tests {
             "odoo.exceptions.UserError",
             MISSING_ERROR,
             "builtins.ValueError",
+            "re.error",
         ] {
             let error = server(200, name);
             assert!(matches!(error, RegistryError::Invalid { .. }), "{name}");

@@ -1,13 +1,15 @@
 //! The Odoo emulator's protocols, driven over real HTTP as OMC and MTS drive Odoo.
 
 use omc_core::fixture::synthetic;
-use omc_core::{RegistrantId, Token};
+use omc_core::time::{ManualClock, Timestamp};
+use omc_core::{RegistrantId, Token, Vid};
 use omc_odoo::emulator::{OdooEmulator, RunningOdoo};
 use omc_odoo::{MISSING_ERROR, OdooClient, OdooError, SESSION_EXPIRED};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 fn client(odoo: &RunningOdoo) -> OdooClient {
     odoo.client("admin", "admin")
@@ -363,5 +365,218 @@ async fn several_users_log_in_with_their_own_passwords() {
         login("omc", "a").login().await,
         Err(OdooError::LoginRefused { .. })
     ));
+    odoo.shutdown().await;
+}
+
+/// `execute_kw` as raw JSON-RPC: the whole answer, Odoo's error message included.
+async fn raw_execute_kw(odoo: &RunningOdoo, model: &str, method: &str, args: Value) -> Value {
+    reqwest::Client::new()
+        .post(odoo.base_url().join("jsonrpc").unwrap())
+        .json(
+            &json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
+            "service": "object", "method": "execute_kw",
+            "args": [odoo.database(), 2, "admin", model, method, args, {}]}}),
+        )
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn ids_are_stamped_on_themselves_as_odoo_stamps_them() {
+    let clock = ManualClock::at(Timestamp::parse_odoo("2026-11-27 11:42:45").unwrap());
+    let odoo = OdooEmulator::builder()
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await
+        .expect("start");
+    odoo.seed(synthetic(1, 2));
+    let c = client(&odoo);
+    let partner_stamp = || async {
+        c.execute_kw(
+            "res.partner",
+            "read",
+            json!([[1]]),
+            json!({"fields": ["write_date", "create_date"]}),
+        )
+        .await
+        .expect("read")[0]
+            .clone()
+    };
+    let seeded = partner_stamp().await;
+    assert_eq!(seeded["write_date"], "2026-11-27 11:42:45");
+
+    clock.advance(2);
+    let token_type = odoo.id_type_id("MOSIP UIN TOKEN").unwrap();
+    let created = c
+        .execute_kw(
+            "g2p.reg.id",
+            "create",
+            json!([{"partner_id": 1, "id_type": token_type, "value": "t"}]),
+            json!({}),
+        )
+        .await
+        .expect("create");
+    let stamps = |id: Value| {
+        let c = &c;
+        async move {
+            c.search_read(
+                "g2p.reg.id",
+                json!([["id", "=", id]]),
+                json!({"fields": ["write_date", "create_date"]}),
+            )
+            .await
+            .expect("read")[0]
+                .clone()
+        }
+    };
+    let row = stamps(created.clone()).await;
+    assert_eq!(row["write_date"], "2026-11-27 11:42:47");
+    assert_eq!(row["create_date"], "2026-11-27 11:42:47");
+    clock.advance(1);
+    c.execute_kw(
+        "g2p.reg.id",
+        "write",
+        json!([[created.clone()], {"value": "u"}]),
+        json!({}),
+    )
+    .await
+    .expect("write");
+    let row = stamps(created.clone()).await;
+    assert_eq!(row["write_date"], "2026-11-27 11:42:48");
+    assert_eq!(row["create_date"], "2026-11-27 11:42:47");
+    clock.advance(1);
+    c.execute_kw("g2p.reg.id", "unlink", json!([[created]]), json!({}))
+        .await
+        .expect("unlink");
+    assert_eq!(
+        partner_stamp().await,
+        seeded,
+        "ids never stamp their registrant"
+    );
+
+    // Stored past the second, as PostgreSQL keeps it: `>` the value read selects the row,
+    // `=` does not.
+    let count = |domain: Value| {
+        let c = &c;
+        async move {
+            c.execute_kw("res.partner", "search_count", json!([domain]), json!({}))
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(
+        count(json!([["write_date", ">", "2026-11-27 11:42:45"]])).await,
+        1
+    );
+    assert_eq!(
+        count(json!([["write_date", "=", "2026-11-27 11:42:45"]])).await,
+        0
+    );
+    assert_eq!(
+        count(json!([["write_date", ">=", "2026-11-27T11:42:45"]])).await,
+        1
+    );
+    assert_eq!(count(json!([["write_date", "<=", "2026-11-27"]])).await, 1);
+    assert_eq!(count(json!([["write_date", "<", "2026-11-27"]])).await, 0);
+    clock.advance(1);
+    c.execute_kw(
+        "res.partner",
+        "write",
+        json!([[1], {"phone": "+1"}]),
+        json!({}),
+    )
+    .await
+    .expect("write");
+    assert_eq!(partner_stamp().await["write_date"], "2026-11-27 11:42:50");
+    odoo.shutdown().await;
+}
+
+#[tokio::test]
+async fn id_validation_is_applied_as_openg2p_applies_it() {
+    let odoo = OdooEmulator::builder()
+        .id_validation("MOSIP VID", "[0-9]{4}")
+        .start()
+        .await
+        .expect("start");
+    odoo.seed(synthetic(4, 3).map(|mut s| {
+        s.vid = None;
+        s
+    }));
+    let vid_type = odoo.id_type_id("MOSIP VID").unwrap();
+    let vals = |partner: i64, value: &str| json!({"partner_id": partner, "id_type": vid_type, "value": value});
+    let refused = raw_execute_kw(&odoo, "g2p.reg.id", "create", json!([vals(1, "abc123")])).await;
+    assert_eq!(
+        refused["error"]["data"]["name"],
+        "odoo.exceptions.ValidationError"
+    );
+    assert_eq!(
+        refused["error"]["data"]["message"], "The provided MOSIP VID ID 'abc123' is invalid.",
+        "worded as g2p_registry_base words it"
+    );
+    let prefix = raw_execute_kw(&odoo, "g2p.reg.id", "create", json!([vals(1, "1234xyz")])).await;
+    assert!(
+        prefix["result"].is_i64(),
+        "re.match: anchored at the start only"
+    );
+    let twin = raw_execute_kw(&odoo, "g2p.reg.id", "create", json!([vals(1, "5678")])).await;
+    assert_eq!(twin["error"]["data"]["message"], "ID Type must be unique.");
+    // OpenG2P's check stops at the first record without a value: in one create, an empty
+    // value shields the records after it.
+    let shielded = raw_execute_kw(
+        &odoo,
+        "g2p.reg.id",
+        "create",
+        json!([[vals(2, ""), vals(3, "zz")]]),
+    )
+    .await;
+    assert_eq!(shielded["result"].as_array().map(Vec::len), Some(2));
+    let all_or_nothing = raw_execute_kw(
+        &odoo,
+        "g2p.reg.id",
+        "create",
+        json!([[vals(4, "9999"), vals(4, "zz")]]),
+    )
+    .await;
+    assert!(all_or_nothing["error"].is_object());
+    assert_eq!(odoo.vid_of(RegistrantId(4)), None);
+
+    // Written over JSON-RPC, a pattern applies at once; one Python would refuse to compile
+    // fails each check with Python's `re.error`.
+    let c = client(&odoo);
+    let write = |pattern: &str| {
+        c.execute_kw(
+            "g2p.id.type",
+            "write",
+            json!([[vid_type], {"id_validation": pattern}]),
+            json!({}),
+        )
+    };
+    write("[a-z]+").await.expect("write");
+    assert!(odoo.set_vid(RegistrantId(4), Vid::new("abcd")));
+    assert!(!odoo.set_vid(RegistrantId(4), Vid::new("1234")), "refused");
+    write("[0-9").await.expect("Odoo stores any text");
+    let broken = raw_execute_kw(
+        &odoo,
+        "g2p.reg.id",
+        "write",
+        json!([[prefix["result"]], {"value": "1"}]),
+    )
+    .await;
+    assert_eq!(broken["error"]["data"]["name"], "re.error");
+    write("").await.expect("cleared");
+    let read = c
+        .search_read(
+            "g2p.id.type",
+            json!([["id", "=", vid_type]]),
+            json!({"fields": ["id_validation"]}),
+        )
+        .await
+        .expect("read");
+    assert_eq!(read[0]["id_validation"], "", "a cleared pattern reads \"\"");
+    assert!(odoo.set_vid(RegistrantId(4), Vid::new("anything")));
     odoo.shutdown().await;
 }

@@ -2,11 +2,17 @@
 
 use omc_core::domain::Operator;
 use omc_core::fixture::{RegistrantSeed, synthetic};
-use omc_core::{CandidateQuery, Domain, IdTypes, RegistrantId, Registry, RegistryError, Token};
+use omc_core::time::{ManualClock, Timestamp};
+use omc_core::{
+    Candidate, CandidateQuery, Domain, IdTypes, RegistrantId, Registry, RegistryError, StoreReport,
+    Token, Vid,
+};
 use omc_odoo::emulator::{OdooEmulator, RunningOdoo};
 use omc_odoo::{OdooClient, OdooRegistry};
 use secrecy::SecretString;
 use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 fn client(odoo: &RunningOdoo, password: &str) -> OdooClient {
     OdooClient::builder()
@@ -231,6 +237,395 @@ async fn a_bad_password_is_unauthenticated_and_a_bad_filter_invalid() {
     assert!(
         !format!("{error:?}").contains("no_such_field"),
         "Odoo's message is not kept"
+    );
+    odoo.shutdown().await;
+}
+
+/// An emulator whose clock stands at 2026-11-27 10:00:00 until the test moves it.
+async fn start_at_ten(
+    seeds: Vec<RegistrantSeed>,
+    builder: OdooEmulator,
+) -> (RunningOdoo, OdooRegistry, ManualClock) {
+    let clock = ManualClock::at(at("2026-11-27 10:00:00"));
+    let odoo = builder
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await
+        .expect("emulator");
+    odoo.seed(seeds);
+    let registry = OdooRegistry::new(client(&odoo, "admin"), IdTypes::default());
+    (odoo, registry, clock)
+}
+
+fn at(text: &str) -> Timestamp {
+    Timestamp::parse_odoo(text).expect("a datetime")
+}
+
+fn ids_query(filter: serde_json::Value, fields: &[&str]) -> CandidateQuery {
+    CandidateQuery {
+        filter: Domain::from_json(&filter).expect("domain"),
+        fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+        after: None,
+        limit: 100,
+    }
+}
+
+async fn by_id(registry: &OdooRegistry, fields: &[&str]) -> BTreeMap<i64, Candidate> {
+    registry
+        .candidates(&ids_query(json!([]), fields))
+        .await
+        .expect("candidates")
+        .into_iter()
+        .map(|c| (c.id.0, c))
+        .collect()
+}
+
+async fn selected(registry: &OdooRegistry, filter: serde_json::Value) -> Vec<i64> {
+    registry
+        .candidates(&ids_query(filter, &[]))
+        .await
+        .expect("candidates")
+        .iter()
+        .map(|c| c.id.0)
+        .collect()
+}
+
+#[tokio::test]
+async fn candidates_report_write_dates_and_id_writes_leave_the_partner_alone() {
+    let (odoo, registry, clock) =
+        start_at_ten(synthetic(3, 6).collect(), OdooEmulator::builder()).await;
+    let c = client(&odoo, "admin");
+    let ten = Some("2026-11-27 10:00:00".to_owned());
+    let before = by_id(&registry, &["given_name"]).await;
+    assert_eq!(before.len(), 3);
+    for candidate in before.values() {
+        assert_eq!(candidate.written.partner, ten);
+        assert_eq!(candidate.written.ids, ten);
+        assert!(
+            !candidate.fields.0.contains_key("write_date"),
+            "not asked for"
+        );
+        assert!(candidate.fields.0.contains_key("given_name"));
+    }
+
+    // A new VID for 1, through JSON-RPC as OpenG2P's UI or an import would write it.
+    clock.advance(10);
+    let vid_type = odoo.id_type_id("MOSIP VID").expect("VID type");
+    let held = c
+        .execute_kw(
+            "g2p.reg.id",
+            "search",
+            json!([[["partner_id", "=", 1], ["id_type", "=", vid_type]]]),
+            json!({}),
+        )
+        .await
+        .expect("search");
+    c.execute_kw("g2p.reg.id", "unlink", json!([held]), json!({}))
+        .await
+        .expect("unlink");
+    let fresh = "4918350000000042";
+    c.execute_kw(
+        "g2p.reg.id",
+        "create",
+        json!([{"partner_id": 1, "id_type": vid_type, "value": fresh}]),
+        json!({}),
+    )
+    .await
+    .expect("create");
+    let after = by_id(&registry, &[]).await;
+    let one = &after[&1];
+    assert_eq!(one.written.ids.as_deref(), Some("2026-11-27 10:00:10"));
+    assert_eq!(
+        one.written.partner, ten,
+        "an id written is not its registrant"
+    );
+    assert_eq!(one.vid.as_ref().map(Vid::expose), Some(fresh));
+    assert_eq!(after[&2].written, before[&2].written, "others untouched");
+
+    // An edit of registrant 2 itself moves its own stamp.
+    clock.advance(10);
+    let written = c
+        .execute_kw(
+            "res.partner",
+            "write",
+            json!([[2], {"phone": "+2000"}]),
+            json!({}),
+        )
+        .await
+        .expect("write");
+    assert_eq!(written, true);
+    let asked = by_id(&registry, &["write_date"]).await;
+    let two = &asked[&2];
+    assert_eq!(two.written.partner.as_deref(), Some("2026-11-27 10:00:20"));
+    assert_eq!(two.written.ids, ten);
+    assert_eq!(
+        two.fields.0.get("write_date"),
+        Some(&json!("2026-11-27 10:00:20")),
+        "kept when asked for"
+    );
+
+    // The delta filters a run would use, as real Odoo answers them.
+    let since = |op: &str, when: &str| json!([["reg_ids.write_date", op, when]]);
+    assert_eq!(
+        selected(&registry, since(">=", "2026-11-27 10:00:10")).await,
+        [1]
+    );
+    assert_eq!(
+        selected(&registry, since(">", "2026-11-27 10:00:10")).await,
+        [1],
+        "stored to a fraction of a second: later than the second read back"
+    );
+    assert!(
+        selected(&registry, since("=", "2026-11-27 10:00:10"))
+            .await
+            .is_empty()
+    );
+    assert!(
+        selected(&registry, since(">", "2026-11-27"))
+            .await
+            .is_empty(),
+        "a date alone: its last second"
+    );
+    assert_eq!(
+        selected(&registry, since("<=", "2026-11-27")).await,
+        [1, 2, 3]
+    );
+    assert_eq!(
+        selected(
+            &registry,
+            json!([["write_date", ">=", "2026-11-27 10:00:20"]])
+        )
+        .await,
+        [2]
+    );
+    odoo.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_empty_token_id_is_not_a_token_and_is_never_doubled() {
+    let (odoo, registry, _clock) =
+        start_at_ten(synthetic(4, 7).collect(), OdooEmulator::builder()).await;
+    let token_type = odoo.id_type_id("MOSIP UIN TOKEN").expect("token type");
+    // 2: a token id set to "" over JSON-RPC (Odoo keeps ""); 3: one never given a value.
+    client(&odoo, "admin")
+        .execute_kw(
+            "g2p.reg.id",
+            "create",
+            json!([{"partner_id": 2, "id_type": token_type, "value": ""}]),
+            json!({}),
+        )
+        .await
+        .expect("create");
+    assert!(odoo.add_empty_token_id(RegistrantId(3)));
+    let seen = by_id(&registry, &[]).await;
+    for id in [2, 3] {
+        let c = &seen[&id];
+        assert!(c.empty_token_id && !c.has_token, "{id}: {c:?}");
+        assert!(c.vid.is_some(), "its VID stays");
+    }
+    assert!(!seen[&1].empty_token_id && !seen[&1].has_token);
+
+    let ids: Vec<_> = (1..=4).map(RegistrantId).collect();
+    assert!(registry.tokens(&ids).await.expect("tokens").is_empty());
+    assert!(
+        registry
+            .holders(&[Token::new("")])
+            .await
+            .expect("holders")
+            .is_empty()
+    );
+
+    let report = registry
+        .store_tokens(&[
+            (RegistrantId(2), Token::new("token-two")),
+            (RegistrantId(3), Token::new("token-three")),
+            (RegistrantId(4), Token::new("token-four")),
+        ])
+        .await
+        .expect("store");
+    assert_eq!(report.conflicts, [RegistrantId(2), RegistrantId(3)]);
+    assert_eq!(report.stored, 1);
+    assert_eq!(odoo.count_ids("MOSIP UIN TOKEN"), 3, "no second token id");
+    let four = &by_id(&registry, &[]).await[&4];
+    assert!(four.has_token && !four.empty_token_id);
+    odoo.shutdown().await;
+}
+
+#[tokio::test]
+async fn store_vids_is_idempotent_and_reports_conflicts_and_missing() {
+    let mut seeds: Vec<_> = synthetic(6, 8).collect();
+    for seed in &mut seeds[..4] {
+        seed.vid = None; // 1..=4 without a VID; 5 and 6 hold one
+    }
+    seeds[3].fields.0.insert("active".into(), json!(false)); // 4 archived
+    let held_by_six = seeds[5].vid.clone().expect("a VID");
+    let (odoo, registry, _clock) = start_at_ten(seeds, OdooEmulator::builder()).await;
+    let vid_type = odoo.id_type_id("MOSIP VID").expect("VID type");
+    client(&odoo, "admin")
+        .execute_kw(
+            "g2p.reg.id",
+            "create",
+            json!([{"partner_id": 3, "id_type": vid_type, "value": ""}]),
+            json!({}),
+        )
+        .await
+        .expect("an empty VID id for 3");
+    let vid = |n: u64| Vid::new(format!("49183599999999{n:02}"));
+    let batch = vec![
+        (RegistrantId(1), vid(1)),
+        (RegistrantId(2), vid(2)),
+        (RegistrantId(3), vid(3)),
+        (RegistrantId(4), vid(4)),
+        (RegistrantId(5), vid(5)),
+        (RegistrantId(6), held_by_six.clone()),
+        (RegistrantId(99), vid(99)),
+    ];
+    odoo.reset_calls();
+    let report = registry.store_vids(&batch).await.expect("store");
+    assert_eq!(report.stored, 2);
+    assert_eq!(report.unchanged, 1, "6 already holds this VID");
+    assert_eq!(report.conflicts, [RegistrantId(3), RegistrantId(5)]);
+    assert_eq!(report.missing, [RegistrantId(4), RegistrantId(99)]);
+    assert_eq!(
+        odoo.calls("g2p.reg.id", "create"),
+        1,
+        "one create for the batch"
+    );
+    assert_eq!(odoo.vid_of(RegistrantId(1)), Some(vid(1)));
+    assert_ne!(
+        odoo.vid_of(RegistrantId(5)),
+        Some(vid(5)),
+        "never overwritten"
+    );
+
+    let again = registry.store_vids(&batch).await.expect("again");
+    assert_eq!((again.stored, again.unchanged), (0, 3));
+    assert_eq!(
+        odoo.calls("g2p.reg.id", "create"),
+        1,
+        "nothing more created"
+    );
+    assert_eq!(odoo.count_ids("MOSIP VID"), 5);
+    let seen = by_id(&registry, &[]).await;
+    assert_eq!(seen[&2].vid, Some(vid(2)));
+    assert_eq!(seen[&3].vid, None, "an empty VID id is no VID");
+    assert_eq!(
+        registry.store_vids(&[]).await.expect("none"),
+        StoreReport::default()
+    );
+    odoo.shutdown().await;
+}
+
+#[tokio::test]
+async fn store_vids_refuses_a_value_the_id_validation_refuses_without_quoting_it() {
+    let mut seeds: Vec<_> = synthetic(3, 9).collect();
+    for seed in &mut seeds {
+        seed.vid = None;
+    }
+    let builder = OdooEmulator::builder().id_validation("MOSIP VID", "[0-9]{16}");
+    let (odoo, registry, _clock) = start_at_ten(seeds, builder).await;
+    let secret = "secret-not-a-vid";
+    odoo.reset_calls();
+    let error = registry
+        .store_vids(&[
+            (RegistrantId(1), Vid::new("4918350000000001")),
+            (RegistrantId(2), Vid::new(secret)),
+        ])
+        .await
+        .expect_err("refused");
+    let shown = format!("{error} {error:?}");
+    assert!(matches!(error, RegistryError::Invalid { .. }), "{shown}");
+    assert!(
+        shown.contains("registrant 2") && shown.contains("MOSIP VID"),
+        "{shown}"
+    );
+    assert!(!shown.contains(secret), "{shown}");
+    assert_eq!(odoo.calls("g2p.reg.id", "create"), 0, "nothing stored");
+    assert_eq!(odoo.count_ids("MOSIP VID"), 0);
+
+    // Odoo's own refusal (its message quotes the value) is kept by name only.
+    let vid_type = odoo.id_type_id("MOSIP VID").expect("VID type");
+    let raw = client(&odoo, "admin")
+        .execute_kw(
+            "g2p.reg.id",
+            "create",
+            json!([{"partner_id": 2, "id_type": vid_type, "value": secret}]),
+            json!({}),
+        )
+        .await
+        .expect_err("refused by Odoo");
+    assert_eq!(raw.exception(), Some("odoo.exceptions.ValidationError"));
+    let error = RegistryError::from(raw);
+    let shown = format!("{error} {error:?}");
+    assert!(matches!(error, RegistryError::Invalid { .. }), "{shown}");
+    assert!(!shown.contains(secret), "{shown}");
+
+    // A pattern only Python reads is left to Odoo, whose refusal is just as clean.
+    client(&odoo, "admin")
+        .execute_kw(
+            "g2p.id.type",
+            "write",
+            json!([[vid_type], {"id_validation": "(?=4)[0-9]{16}"}]),
+            json!({}),
+        )
+        .await
+        .expect("write the pattern");
+    let error = registry
+        .store_vids(&[(RegistrantId(3), Vid::new(secret))])
+        .await
+        .expect_err("refused by Odoo");
+    let shown = format!("{error} {error:?}");
+    assert!(matches!(error, RegistryError::Invalid { .. }), "{shown}");
+    assert!(!shown.contains(secret), "{shown}");
+    assert_eq!(odoo.count_ids("MOSIP VID"), 0);
+    odoo.shutdown().await;
+}
+
+#[tokio::test]
+async fn id_validation_reads_the_pattern_or_none_and_names_an_unknown_type() {
+    let builder = OdooEmulator::builder().id_validation("MOSIP VID", "[0-9]{16}");
+    let (odoo, registry, _clock) = start_at_ten(synthetic(1, 1).collect(), builder).await;
+    assert_eq!(
+        registry.id_validation("MOSIP VID").await.expect("VID"),
+        Some("[0-9]{16}".to_owned())
+    );
+    assert_eq!(
+        registry
+            .id_validation("MOSIP UIN TOKEN")
+            .await
+            .expect("token"),
+        None
+    );
+    // Cleared in the UI, it reads "" (not false): still none.
+    let token_type = odoo.id_type_id("MOSIP UIN TOKEN").expect("token type");
+    client(&odoo, "admin")
+        .execute_kw(
+            "g2p.id.type",
+            "write",
+            json!([[token_type], {"id_validation": ""}]),
+            json!({}),
+        )
+        .await
+        .expect("write");
+    assert_eq!(
+        registry
+            .id_validation("MOSIP UIN TOKEN")
+            .await
+            .expect("token"),
+        None
+    );
+    let error = registry
+        .id_validation("NO SUCH TYPE")
+        .await
+        .expect_err("unknown");
+    assert!(
+        matches!(&error, RegistryError::Invalid { message }
+            if message == "the id type 'NO SUCH TYPE' does not exist in the registry"),
+        "{error}"
+    );
+    assert!(
+        registry.id_validation("mosip vid").await.is_err(),
+        "names compare exactly"
     );
     odoo.shutdown().await;
 }

@@ -11,8 +11,17 @@ use serde_json::{Map, Value};
 #[derive(Clone, Default)]
 pub(super) struct Partner {
     pub(super) fields: Map<String, Value>,
-    /// (id type name, value) of each of its ids.
-    pub(super) ids: Vec<(String, String)>,
+    /// Its ids of the VID and token types.
+    pub(super) ids: Vec<RegId>,
+}
+
+/// One id of a registrant: its type's name, its value (`None`: an id with no value) and its
+/// `write_date`.
+#[derive(Clone)]
+pub(super) struct RegId {
+    pub(super) id_type: String,
+    pub(super) value: Option<String>,
+    pub(super) written: String,
 }
 
 /// The (type, value) pairs of a seed's `reg_ids` field.
@@ -31,11 +40,23 @@ fn other_ids(fields: &Map<String, Value>) -> impl Iterator<Item = (&str, &str)> 
 }
 
 impl Partner {
+    /// The value of its id of `id_type`, when it holds one with a value.
     pub(super) fn id_of_type(&self, id_type: &str) -> Option<&str> {
         self.ids
             .iter()
-            .find(|(t, _)| t == id_type)
-            .map(|(_, v)| v.as_str())
+            .find(|r| r.id_type == id_type)
+            .and_then(|r| r.value.as_deref())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Whether it holds an id of `id_type` (with a value or not).
+    pub(super) fn holds_type(&self, id_type: &str) -> bool {
+        self.ids.iter().any(|r| r.id_type == id_type)
+    }
+
+    /// The latest `write_date` of its ids.
+    pub(super) fn ids_written(&self) -> Option<String> {
+        self.ids.iter().map(|r| r.written.clone()).max()
     }
 }
 
@@ -48,7 +69,8 @@ struct RegIdView<'a> {
     id: i64,
     owner: &'a PartnerView<'a>,
     id_type: &'a str,
-    value: &'a str,
+    value: Option<&'a str>,
+    written: Option<&'a str>,
 }
 
 struct IdTypeView<'a> {
@@ -76,15 +98,22 @@ impl Record for PartnerView<'_> {
             self.partner
                 .ids
                 .iter()
-                .map(|(t, v)| (t.as_str(), v.as_str()))
-                .chain(other_ids(&self.partner.fields))
+                .map(|r| {
+                    (
+                        r.id_type.as_str(),
+                        r.value.as_deref(),
+                        Some(r.written.as_str()),
+                    )
+                })
+                .chain(other_ids(&self.partner.fields).map(|(t, v)| (t, Some(v), None)))
                 .enumerate()
-                .map(|(i, (t, v))| {
+                .map(|(i, (t, v, w))| {
                     Box::new(RegIdView {
                         id: self.id * 16 + i as i64,
                         owner: self,
                         id_type: t,
                         value: v,
+                        written: w,
                     }) as Box<dyn Record + '_>
                 })
                 .collect()
@@ -107,7 +136,8 @@ impl Record for RegIdView<'_> {
 
     fn value(&self, field: &str) -> Value {
         match field {
-            "value" => Value::from(self.value),
+            "value" => self.value.map_or(Value::Bool(false), Value::from),
+            "write_date" => self.written.map_or(Value::Null, Value::from),
             _ => Value::Null,
         }
     }

@@ -1,21 +1,28 @@
 //! [`MemoryRegistry`]: a registry held in memory, evaluating Odoo domains itself.
 
-use super::record::{Partner, PartnerView};
+use super::record::{Partner, PartnerView, RegId};
 use crate::error::RegistryError;
 use crate::fixture::RegistrantSeed;
+use crate::idcheck::IdPattern;
 use crate::pii::{PersonalRecord, Token, Vid};
-use crate::registry::{Candidate, CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport};
+use crate::registry::{
+    Candidate, CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport, WriteDates,
+};
+use crate::time::{Clock, SystemClock};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 /// A registry held in memory: registrants with their fields and ids, searched with the same
-/// domain semantics as Odoo.
+/// domain semantics as Odoo. Like Odoo, it stamps `write_date` on a registrant when its fields
+/// change and on an id when the id is written (not on the registrant), from its [`Clock`].
 pub struct MemoryRegistry {
     id_types: IdTypes,
     partners: RwLock<BTreeMap<i64, Partner>>,
+    clock: Arc<dyn Clock>,
+    validation: RwLock<BTreeMap<String, String>>,
 }
 
 impl fmt::Debug for MemoryRegistry {
@@ -39,6 +46,35 @@ impl MemoryRegistry {
         Self {
             id_types,
             partners: RwLock::new(BTreeMap::new()),
+            clock: Arc::new(SystemClock),
+            validation: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// The same registry stamping write dates from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Gives the id type named `id_type` an `id_validation` pattern (a Python regular
+    /// expression, applied as OpenG2P does with `re.match`).
+    pub fn set_id_validation(&self, id_type: &str, pattern: &str) {
+        self.validation
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id_type.to_owned(), pattern.to_owned());
+    }
+
+    fn now(&self) -> String {
+        self.clock.now().to_string()
+    }
+
+    fn reg_id(&self, id_type: &str, value: Option<String>) -> RegId {
+        RegId {
+            id_type: id_type.to_owned(),
+            value,
+            written: self.now(),
         }
     }
 
@@ -51,23 +87,62 @@ impl MemoryRegistry {
 
     /// Adds (or replaces) registrants.
     pub fn seed(&self, seeds: impl IntoIterator<Item = RegistrantSeed>) {
+        let now = self.now();
         let mut partners = self.write();
         for seed in seeds {
             let mut ids = Vec::new();
             if let Some(vid) = seed.vid {
-                ids.push((self.id_types.vid.clone(), vid.into_inner()));
+                ids.push(self.reg_id(&self.id_types.vid, Some(vid.into_inner())));
             }
             if let Some(token) = seed.token {
-                ids.push((self.id_types.token.clone(), token.into_inner()));
+                ids.push(self.reg_id(&self.id_types.token, Some(token.into_inner())));
             }
-            partners.insert(
-                seed.id.0,
-                Partner {
-                    fields: seed.fields.0,
-                    ids,
-                },
-            );
+            let mut fields = seed.fields.0;
+            for stamp in ["create_date", "write_date"] {
+                fields
+                    .entry(stamp)
+                    .or_insert_with(|| Value::from(now.clone()));
+            }
+            partners.insert(seed.id.0, Partner { fields, ids });
         }
+    }
+
+    /// Changes a registrant's fields (as an edit in the registry would), stamping its
+    /// `write_date`; returns whether it exists.
+    pub fn update(&self, id: RegistrantId, fields: PersonalRecord) -> bool {
+        let now = self.now();
+        let mut partners = self.write();
+        let Some(p) = partners.get_mut(&id.0) else {
+            return false;
+        };
+        p.fields.extend(fields.0);
+        p.fields.insert("write_date".into(), Value::from(now));
+        true
+    }
+
+    /// Gives a registrant a VID (replacing the one it holds), stamping only the id's
+    /// `write_date`, as Odoo does; returns whether it exists.
+    pub fn set_vid(&self, id: RegistrantId, vid: Vid) -> bool {
+        let entry = self.reg_id(&self.id_types.vid, Some(vid.into_inner()));
+        let mut partners = self.write();
+        let Some(p) = partners.get_mut(&id.0) else {
+            return false;
+        };
+        p.ids.retain(|r| r.id_type != self.id_types.vid);
+        p.ids.push(entry);
+        true
+    }
+
+    /// Gives a registrant an id of the token type with no value (which OpenG2P allows).
+    pub fn add_empty_token_id(&self, id: RegistrantId) -> bool {
+        let entry = self.reg_id(&self.id_types.token, None);
+        let mut partners = self.write();
+        let Some(p) = partners.get_mut(&id.0) else {
+            return false;
+        };
+        p.ids.retain(|r| r.id_type != self.id_types.token);
+        p.ids.push(entry);
+        true
     }
 
     /// How many registrants it holds.
@@ -102,7 +177,7 @@ impl MemoryRegistry {
             return false;
         };
         let before = p.ids.len();
-        p.ids.retain(|(t, _)| t != &self.id_types.vid);
+        p.ids.retain(|r| r.id_type != self.id_types.vid);
         before != p.ids.len()
     }
 
@@ -162,10 +237,21 @@ impl Registry for MemoryRegistry {
                 };
                 fields.insert(name.clone(), value);
             }
+            let token = &self.id_types.token;
+            let has_token = partner.id_of_type(token).is_some();
             page.push(Candidate {
                 id: RegistrantId(id),
                 vid: partner.id_of_type(&self.id_types.vid).map(Vid::new),
-                has_token: partner.id_of_type(&self.id_types.token).is_some(),
+                has_token,
+                empty_token_id: partner.holds_type(token) && !has_token,
+                written: WriteDates {
+                    partner: partner
+                        .fields
+                        .get("write_date")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    ids: partner.ids_written(),
+                },
                 fields: PersonalRecord(fields),
             });
         }
@@ -190,6 +276,7 @@ impl Registry for MemoryRegistry {
         &self,
         tokens: &[(RegistrantId, Token)],
     ) -> Result<StoreReport, RegistryError> {
+        let now = self.now();
         let mut partners = self.write();
         let mut report = StoreReport::default();
         for (id, token) in tokens {
@@ -204,14 +291,75 @@ impl Registry for MemoryRegistry {
             match p.id_of_type(&self.id_types.token) {
                 Some(held) if held == token.expose() => report.unchanged += 1,
                 Some(_) => report.conflicts.push(*id),
+                None if p.holds_type(&self.id_types.token) => report.conflicts.push(*id),
                 None => {
-                    p.ids
-                        .push((self.id_types.token.clone(), token.expose().to_owned()));
+                    p.ids.push(RegId {
+                        id_type: self.id_types.token.clone(),
+                        value: Some(token.expose().to_owned()),
+                        written: now.clone(),
+                    });
                     report.stored += 1;
                 }
             }
         }
         Ok(report)
+    }
+
+    async fn store_vids(&self, vids: &[(RegistrantId, Vid)]) -> Result<StoreReport, RegistryError> {
+        if let Some(pattern) = self.id_validation(&self.id_types.vid).await? {
+            let pattern = IdPattern::compile(&pattern).map_err(|e| RegistryError::Invalid {
+                message: format!("the id type '{}': {e}", self.id_types.vid),
+            })?;
+            if let Some((id, _)) = vids.iter().find(|(_, v)| !pattern.matches(v.expose())) {
+                return Err(RegistryError::Invalid {
+                    message: format!(
+                        "registrant {id}: the value does not match the id type '{}'",
+                        self.id_types.vid
+                    ),
+                });
+            }
+        }
+        let now = self.now();
+        let mut partners = self.write();
+        let mut report = StoreReport::default();
+        for (id, vid) in vids {
+            let Some(p) = partners.get_mut(&id.0) else {
+                report.missing.push(*id);
+                continue;
+            };
+            if p.fields.get("active") == Some(&Value::Bool(false)) {
+                report.missing.push(*id);
+                continue;
+            }
+            match p.id_of_type(&self.id_types.vid) {
+                Some(held) if held == vid.expose() => report.unchanged += 1,
+                Some(_) => report.conflicts.push(*id),
+                None if p.holds_type(&self.id_types.vid) => report.conflicts.push(*id),
+                None => {
+                    p.ids.push(RegId {
+                        id_type: self.id_types.vid.clone(),
+                        value: Some(vid.expose().to_owned()),
+                        written: now.clone(),
+                    });
+                    report.stored += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn id_validation(&self, id_type: &str) -> Result<Option<String>, RegistryError> {
+        if id_type != self.id_types.vid && id_type != self.id_types.token {
+            return Err(RegistryError::Invalid {
+                message: format!("the id type '{id_type}' does not exist in the registry"),
+            });
+        }
+        Ok(self
+            .validation
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id_type)
+            .cloned())
     }
 
     async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, RegistryError> {
@@ -220,7 +368,7 @@ impl Registry for MemoryRegistry {
         for id in ids {
             if let Some(p) = partners.get_mut(&id.0) {
                 let before = p.ids.len();
-                p.ids.retain(|(t, _)| t != &self.id_types.vid);
+                p.ids.retain(|r| r.id_type != self.id_types.vid);
                 removed += before - p.ids.len();
             }
         }
@@ -235,12 +383,12 @@ impl Registry for MemoryRegistry {
         let partners = self.read();
         let mut out: BTreeMap<Token, Vec<RegistrantId>> = BTreeMap::new();
         for (&id, partner) in partners.iter() {
-            if let Some(held) = partner.id_of_type(&self.id_types.token) {
-                if wanted.contains(held) {
-                    out.entry(Token::new(held))
-                        .or_default()
-                        .push(RegistrantId(id));
-                }
+            if let Some(held) = partner.id_of_type(&self.id_types.token)
+                && wanted.contains(held)
+            {
+                out.entry(Token::new(held))
+                    .or_default()
+                    .push(RegistrantId(id));
             }
         }
         Ok(out)

@@ -41,6 +41,7 @@ struct State {
     submitted: Vec<SubmittedRequest>,
     scripted: VecDeque<SeederError>,
     lose_deliveries: bool,
+    lost_registrants: std::collections::HashSet<RegistrantId>,
 }
 
 impl fmt::Debug for MemorySeeder {
@@ -77,6 +78,19 @@ impl MemorySeeder {
     /// Whether results are dropped instead of delivered (as lost callbacks are).
     pub fn lose_deliveries(&self, lose: bool) {
         self.lock().lose_deliveries = lose;
+    }
+
+    /// Whether the results of these registrants are dropped (a callback lost for some records
+    /// of a request while the others arrive).
+    pub fn lose_deliveries_for(&self, registrants: &[RegistrantId], lose: bool) {
+        let mut state = self.lock();
+        for id in registrants {
+            if lose {
+                state.lost_registrants.insert(*id);
+            } else {
+                state.lost_registrants.remove(id);
+            }
+        }
     }
 
     /// Forgets a request, as MTS does after its retention time.
@@ -132,7 +146,7 @@ impl TokenSeeder for MemorySeeder {
         request: &SeedRequest,
         _delivery: &Delivery,
     ) -> Result<RequestId, SeederError> {
-        let (id, lose) = {
+        let (id, lose, lost) = {
             let mut state = self.lock();
             if let Some(error) = state.scripted.pop_front() {
                 return Err(error);
@@ -148,6 +162,7 @@ impl TokenSeeder for MemorySeeder {
             (
                 RequestId(format!("memory-{}", state.next_id)),
                 state.lose_deliveries,
+                state.lost_registrants.clone(),
             )
         };
         let results: Vec<SeedResult> = request
@@ -157,8 +172,13 @@ impl TokenSeeder for MemorySeeder {
             .collect();
         let any_failed = results.iter().any(|r| r.status != RecordStatus::Processed);
         if !lose {
+            let delivered: Vec<SeedResult> = results
+                .iter()
+                .filter(|r| !lost.contains(&r.registrant))
+                .cloned()
+                .collect();
             self.sink
-                .receive(&results)
+                .receive(&delivered)
                 .await
                 .map_err(|e| SeederError::Uncertain {
                     message: "the in-memory sink failed to store results".into(),

@@ -67,7 +67,7 @@ impl Block {
 /// A set of registrant ids taking about 2 bytes an id when they are scattered and 1 bit an id
 /// when they are dense.
 #[derive(Default)]
-pub(super) struct IdSet {
+pub(crate) struct IdSet {
     blocks: BTreeMap<i64, Block>,
     len: usize,
 }
@@ -77,7 +77,7 @@ fn split(id: RegistrantId) -> (i64, u16) {
 }
 
 impl IdSet {
-    pub(super) fn insert(&mut self, id: RegistrantId) {
+    pub(crate) fn insert(&mut self, id: RegistrantId) {
         let (high, low) = split(id);
         let block = self
             .blocks
@@ -88,7 +88,7 @@ impl IdSet {
         }
     }
 
-    pub(super) fn contains(&self, id: RegistrantId) -> bool {
+    pub(crate) fn contains(&self, id: RegistrantId) -> bool {
         let (high, low) = split(id);
         self.blocks.get(&high).is_some_and(|b| b.contains(low))
     }

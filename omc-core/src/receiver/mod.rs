@@ -21,7 +21,7 @@
 //! only place an operator learns that callbacks were refused.
 
 mod auth;
-mod ids;
+pub(crate) mod ids;
 pub mod payload;
 mod sink;
 

@@ -2,6 +2,7 @@
 //! `search_count`, `search`, `read`, `create`, `write` and `unlink`, with Odoo's conventions
 //! for reading values back.
 
+use super::clock::sent;
 use super::record::{parse_domain, parse_order, search};
 use super::schema::{Fault, Kind, Model};
 use super::store::{Store, many2one_id};
@@ -56,6 +57,7 @@ pub(crate) fn execute(
         }
         "create" | "write" | "unlink" => {
             let mut store = data.write().unwrap_or_else(|e| e.into_inner());
+            store.begin();
             write_method(&mut store, model, method, &params)
         }
         _ => Err(Fault::attribute_error(format!(
@@ -129,7 +131,7 @@ fn write_method(
                             .ok_or_else(|| Fault::type_error("create expects dictionaries"))
                     })
                     .collect::<Result<_, _>>()?;
-                create_all(store, model, &vals)
+                Ok(json!(store.create_all(model, &vals)?))
             }
             _ => Err(Fault::type_error(
                 "create() missing 1 required positional argument: 'vals_list'",
@@ -152,27 +154,6 @@ fn write_method(
             Ok(Value::Bool(true))
         }
     }
-}
-
-/// Creates every record or none (one call is one transaction in Odoo).
-fn create_all(
-    store: &mut Store,
-    model: Model,
-    vals: &[&Map<String, Value>],
-) -> Result<Value, Fault> {
-    let mut created = Vec::with_capacity(vals.len());
-    for v in vals {
-        match store.create(model, v) {
-            Ok(id) => created.push(id),
-            Err(fault) => {
-                store
-                    .unlink(model, &created)
-                    .expect("records created in this call exist");
-                return Err(fault);
-            }
-        }
-    }
-    Ok(json!(created))
 }
 
 /// Record ids as Odoo takes them: one id or a list.
@@ -221,6 +202,10 @@ pub(crate) fn read_row(store: &Store, model: Model, id: i64, fields: &[String]) 
                 None => Value::Bool(false),
             },
             Some(Kind::One2many(_)) => json!(store.reg_ids_of(id).collect::<Vec<_>>()),
+            Some(Kind::Datetime) => match row.get(field) {
+                Some(stamp @ Value::String(_)) => sent(stamp),
+                _ => Value::Bool(false),
+            },
             Some(_) => match row.get(field) {
                 None | Some(Value::Null) => Value::Bool(false),
                 Some(v) => v.clone(),

@@ -7,7 +7,10 @@
 //! `PUT /api/v1/registry/update_individual` with HTTP Basic. Models `res.partner`,
 //! `g2p.reg.id` and `g2p.id.type`; methods `search_read`, `search_count`, `search`, `read`,
 //! `create`, `write` and `unlink`, with Odoo's value conventions, OpenG2P's rules (one id per
-//! type per registrant, `id_validation`) and Odoo's error envelopes.
+//! type per registrant, `id_validation`) and Odoo's error envelopes. Like Odoo, it stamps
+//! `create_date` and `write_date` on the record written only (a `g2p.reg.id` written leaves its
+//! registrant's `write_date` alone), once per call, to a fraction of a second it does not send
+//! (see [`OdooEmulator::clock`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), omc_odoo::emulator::EmulatorError> {
@@ -28,17 +31,18 @@ mod running;
 mod schema;
 mod session;
 mod store;
+mod validation;
 
 pub use running::{EmulatedRegId, RunningOdoo};
 
 use omc_core::IdTypes;
-use regex::Regex;
+use omc_core::time::{Clock, SystemClock};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use store::Store;
 
 /// The third id type every emulator holds, besides the VID and token types.
@@ -75,6 +79,7 @@ pub struct OdooEmulator {
     id_types: IdTypes,
     validations: BTreeMap<String, String>,
     bind: SocketAddr,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for OdooEmulator {
@@ -85,6 +90,7 @@ impl fmt::Debug for OdooEmulator {
             .field("id_types", &self.id_types)
             .field("validations", &self.validations)
             .field("bind", &self.bind)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -98,6 +104,7 @@ impl OdooEmulator {
             id_types: IdTypes::default(),
             validations: BTreeMap::new(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -120,7 +127,9 @@ impl OdooEmulator {
     }
 
     /// The `id_validation` of an id type: a regular expression values must match from their
-    /// start (Python's `re.match`).
+    /// start (Python's `re.match`). As in OpenG2P, an empty value is not checked, and a
+    /// refused value fails the whole `create` with `odoo.exceptions.ValidationError`; a `write`
+    /// of `id_validation` on `g2p.id.type` over JSON-RPC changes it too.
     pub fn id_validation(
         mut self,
         type_name: impl Into<String>,
@@ -136,9 +145,17 @@ impl OdooEmulator {
         self
     }
 
+    /// Where `create_date` and `write_date` come from (default: the system clock): a
+    /// [`ManualClock`](omc_core::time::ManualClock) lets a test move time instead of waiting.
+    /// Like Odoo, the emulator stores them with a fraction of a second it does not send.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<RunningOdoo, EmulatorError> {
-        let mut store = Store::default();
+        let mut store = Store::with_clock(self.clock);
         let names = [
             self.id_types.vid.clone(),
             self.id_types.token.clone(),
@@ -148,18 +165,13 @@ impl OdooEmulator {
             if names[..i].contains(name) {
                 continue;
             }
-            let validation = match self.validations.get(name) {
-                Some(pattern) => {
-                    let regex = Regex::new(&format!("^(?:{pattern})")).map_err(|source| {
-                        EmulatorError::Validation {
-                            type_name: name.clone(),
-                            source,
-                        }
-                    })?;
-                    Some((pattern.clone(), regex))
-                }
-                None => None,
-            };
+            let validation = self.validations.get(name).map(String::as_str);
+            if let Some(pattern) = validation {
+                validation::compile(pattern).map_err(|source| EmulatorError::Validation {
+                    type_name: name.clone(),
+                    source,
+                })?;
+            }
             store.add_id_type(name, validation);
         }
         let users = if self.users.is_empty() {

@@ -16,7 +16,7 @@
 //! for the whole list, and everything the request did is rolled back.
 
 use super::Shared;
-use super::schema::Model;
+use super::schema::{Fault, Model};
 use super::store::{Row, Store, many2one_id};
 use axum::Json;
 use axum::body::Bytes;
@@ -163,13 +163,15 @@ fn apply(store: &mut Store, id_type: &str, element: &Map<String, Value>) -> Resu
                 row.insert("id_type".into(), json!(type_id));
                 row.insert("value".into(), json!(value));
                 row.insert("status".into(), json!("valid"));
-                store.create(Model::RegId, &row).map_err(|f| f.message)?;
+                store
+                    .create(Model::RegId, &row)
+                    .map_err(Fault::into_public_message)?;
             }
         }
     }
     store
         .write(Model::Partner, &[partner], &vals)
-        .map_err(|f| f.message)?;
+        .map_err(Fault::into_public_message)?;
     Ok(partner)
 }
 
@@ -194,6 +196,7 @@ pub(crate) async fn update_individual(
     };
     let id_type = query.get("id_type").map(String::as_str).unwrap_or("");
     let mut store = shared.data.write().unwrap_or_else(|e| e.into_inner());
+    store.begin();
     // One transaction for the request, as in Odoo: a failure undoes what came before it.
     let snapshot = (elements.len() > 1).then(|| store.clone());
     let mut updated = Vec::with_capacity(elements.len());

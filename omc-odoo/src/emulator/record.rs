@@ -5,6 +5,7 @@
 //! `["partner_id", "in", ids]`, only those rows are visited, so keyset paging through a large
 //! registry never rescans it.
 
+use super::clock::is_date;
 use super::schema::{Fault, Kind, Model};
 use super::store::{Row, Store, many2one_id};
 use omc_core::Domain;
@@ -72,10 +73,10 @@ impl Record for RowRef<'_> {
             .iter()
             .filter_map(|f| self.row.get(*f).and_then(Value::as_str).map(str::to_owned))
             .collect();
-        if self.model == Model::RegId {
-            if let Value::String(name) = self.store.display_name(self.model, self.id) {
-                names.push(name);
-            }
+        if self.model == Model::RegId
+            && let Value::String(name) = self.store.display_name(self.model, self.id)
+        {
+            names.push(name);
         }
         names
     }
@@ -94,7 +95,66 @@ pub(crate) fn parse_domain(
     };
     let domain = Domain::from_json(value).map_err(|e| refusal(value, &e))?;
     check_list(store, model, &domain)?;
-    Ok(domain)
+    Ok(datetimes(store, model, domain))
+}
+
+/// The kind of the field a (checked) path ends on.
+fn field_kind(store: &Store, model: Model, path: &str) -> Option<Kind> {
+    let mut current = model;
+    let mut kind = None;
+    for part in path.split('.') {
+        if let Some(previous) = kind {
+            current = Kind::target(previous)?;
+        }
+        kind = Some(store.kind(current, part)?);
+    }
+    kind
+}
+
+/// Odoo's reading of a datetime criterion's text before PostgreSQL compares it: a date alone
+/// is its first second, or its last for `>` and `<=`; an ISO `T` between date and time reads
+/// as a space. Other stored datetimes compare as text, which orders as time does.
+fn datetimes(store: &Store, model: Model, domain: Domain) -> Domain {
+    let boxed = |d: Box<Domain>| Box::new(datetimes(store, model, *d));
+    match domain {
+        Domain::Leaf(mut c) => {
+            let kind = field_kind(store, model, &c.path);
+            match (&mut c.value, kind) {
+                (CriterionValue::Domain(sub), Some(kind)) => {
+                    if let Some(target) = kind.target() {
+                        let inner = std::mem::replace(sub.as_mut(), Domain::True);
+                        **sub = datetimes(store, target, inner);
+                    }
+                }
+                (CriterionValue::Value(Value::String(text)), Some(Kind::Datetime)) => {
+                    if is_date(text) {
+                        let suffix = match c.operator {
+                            Operator::Gt | Operator::Le => " 23:59:59",
+                            _ => " 00:00:00",
+                        };
+                        text.push_str(suffix);
+                    } else if text.len() > 10
+                        && text.get(..10).is_some_and(is_date)
+                        && text.as_bytes()[10] == b'T'
+                    {
+                        text.replace_range(10..11, " ");
+                    }
+                }
+                _ => {}
+            }
+            Domain::Leaf(c)
+        }
+        Domain::And(a, b) => Domain::And(boxed(a), boxed(b)),
+        Domain::Or(a, b) => Domain::Or(boxed(a), boxed(b)),
+        Domain::Not(a) => Domain::Not(boxed(a)),
+        Domain::All(terms) => Domain::All(
+            terms
+                .into_iter()
+                .map(|t| datetimes(store, model, t))
+                .collect(),
+        ),
+        other @ (Domain::True | Domain::False) => other,
+    }
 }
 
 /// Odoo's exception for a domain its `expression` module cannot read.

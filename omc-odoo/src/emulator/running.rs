@@ -6,7 +6,7 @@ use super::{EmulatorError, Shared, openg2p_api, rpc, session};
 use axum::Router;
 use axum::routing::{any, get, post, put};
 use omc_core::fixture::{RegistrantSeed, synthetic};
-use omc_core::{RegistrantId, Token, Vid};
+use omc_core::{PersonalRecord, RegistrantId, Token, Vid};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -122,8 +122,11 @@ impl RunningOdoo {
         self.shared.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The store, in a transaction of its own.
     fn write(&self) -> RwLockWriteGuard<'_, Store> {
-        self.shared.data.write().unwrap_or_else(|e| e.into_inner())
+        let mut store = self.shared.data.write().unwrap_or_else(|e| e.into_inner());
+        store.begin();
+        store
     }
 
     /// Adds registrants (`res.partner` rows with the seeds' ids and fields) with `g2p.reg.id`
@@ -131,6 +134,8 @@ impl RunningOdoo {
     /// are not applied to seeds.
     pub fn seed(&self, seeds: impl IntoIterator<Item = RegistrantSeed>) {
         let mut store = self.write();
+        // One transaction, stamped now.
+        store.begin();
         let vid = store.id_type_named(&self.shared.id_types.vid);
         let token = store.id_type_named(&self.shared.id_types.token);
         for seed in seeds {
@@ -220,6 +225,57 @@ impl RunningOdoo {
         !ids.is_empty() && store.unlink(Model::RegId, &ids).is_ok()
     }
 
+    /// Writes `fields` on a registrant, as an edit in the registry would, stamping its
+    /// `write_date`; false when it does not exist or a field is refused (the same `write` as
+    /// over JSON-RPC).
+    pub fn update(&self, partner: RegistrantId, fields: PersonalRecord) -> bool {
+        self.write()
+            .write(Model::Partner, &[partner.0], &fields.0)
+            .is_ok()
+    }
+
+    /// Gives a registrant a VID: rewrites its VID row or creates one, under OpenG2P's rules
+    /// (`id_validation`), stamping only that row's `write_date`, as Odoo does; false when the
+    /// registrant does not exist or the value is refused.
+    pub fn set_vid(&self, partner: RegistrantId, vid: Vid) -> bool {
+        let vid_type = self.shared.id_types.vid.clone();
+        self.put_id(partner, &vid_type, Value::String(vid.into_inner()))
+    }
+
+    /// Gives a registrant an id of the token type without a value (which OpenG2P allows):
+    /// rewrites its token row or creates one; false when the registrant does not exist.
+    pub fn add_empty_token_id(&self, partner: RegistrantId) -> bool {
+        let token_type = self.shared.id_types.token.clone();
+        self.put_id(partner, &token_type, Value::Bool(false))
+    }
+
+    fn put_id(&self, partner: RegistrantId, type_name: &str, value: Value) -> bool {
+        let mut store = self.write();
+        let Some(type_id) = store.id_type_named(type_name) else {
+            return false;
+        };
+        if store.row(Model::Partner, partner.0).is_none() {
+            return false;
+        }
+        let held: Vec<i64> = store
+            .reg_ids_of(partner.0)
+            .filter(|id| {
+                store
+                    .row(Model::RegId, *id)
+                    .is_some_and(|row| many2one_id(row.get("id_type")) == Some(type_id))
+            })
+            .collect();
+        let mut vals = serde_json::Map::new();
+        vals.insert("value".into(), value);
+        if held.is_empty() {
+            vals.insert("partner_id".into(), Value::from(partner.0));
+            vals.insert("id_type".into(), Value::from(type_id));
+            store.create(Model::RegId, &vals).is_ok()
+        } else {
+            store.write(Model::RegId, &held, &vals).is_ok()
+        }
+    }
+
     /// Archives (`active = false`) or restores a registrant; false when it does not exist.
     pub fn set_active(&self, partner: RegistrantId, active: bool) -> bool {
         let mut vals = serde_json::Map::new();
@@ -274,13 +330,12 @@ impl RunningOdoo {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
                 .await
                 .is_err()
-            {
-                task.abort();
-            }
+        {
+            task.abort();
         }
     }
 }

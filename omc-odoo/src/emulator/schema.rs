@@ -124,6 +124,9 @@ pub(crate) struct Fault {
     pub(crate) title: &'static str,
     pub(crate) name: &'static str,
     pub(crate) message: String,
+    /// What the emulator's own REST API says instead, when `message` quotes a value as Odoo's
+    /// does (the emulator never echoes personal data outside Odoo's JSON-RPC envelope).
+    public: Option<&'static str>,
 }
 
 impl Fault {
@@ -133,7 +136,13 @@ impl Fault {
             title: "Odoo Server Error",
             name,
             message: message.into(),
+            public: None,
         }
+    }
+
+    /// The message, or its value-free version when it quotes a value.
+    pub(crate) fn into_public_message(self) -> String {
+        self.public.map_or(self.message, str::to_owned)
     }
 
     /// Any other Python exception, by its qualified name.
@@ -151,6 +160,15 @@ impl Fault {
 
     pub(crate) fn validation(message: impl Into<String>) -> Self {
         Self::server("odoo.exceptions.ValidationError", message)
+    }
+
+    /// OpenG2P's refusal of a value its id type's `id_validation` does not match, worded as
+    /// `g2p_registry_base` words it (quoting the value).
+    pub(crate) fn invalid_value(type_name: &str, value: &str) -> Self {
+        Self {
+            public: Some("The provided ID is invalid."),
+            ..Self::validation(format!("The provided {type_name} ID '{value}' is invalid."))
+        }
     }
 
     pub(crate) fn user_error(message: impl Into<String>) -> Self {
@@ -197,6 +215,7 @@ impl Fault {
             title: "Odoo Session Expired",
             name: "odoo.http.SessionExpiredException",
             message: "Session expired".into(),
+            public: None,
         }
     }
 }

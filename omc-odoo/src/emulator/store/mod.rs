@@ -4,17 +4,20 @@
 //! Rows hold stored values only: a many2one as the related id, never `null` (an empty value is
 //! absent or `false`); `id`, `display_name` and `reg_ids` are computed when read.
 
-use super::clock::{is_date, stamp};
+use super::clock::Stamper;
 use super::schema::{Fault, Kind, Model};
+use super::validation::Validators;
 use omc_core::fixture::RegistrantSeed;
-use regex::Regex;
+use omc_core::time::Clock;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+mod rules;
+
+use rules::TWIN;
 
 pub(crate) type Row = Map<String, Value>;
-
-/// OpenG2P's refusal of a second id of one type for one registrant.
-const TWIN: &str = "Registrant can't have two IDs of the same type.";
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Store {
@@ -23,11 +26,26 @@ pub(crate) struct Store {
     by_partner: HashMap<i64, BTreeSet<i64>>,
     /// `g2p.reg.id` ids by value, as PostgreSQL's index on `g2p_reg_id.value` would find them.
     by_value: HashMap<String, BTreeSet<i64>>,
-    validators: HashMap<i64, Regex>,
+    validators: Validators,
     extra_partner_fields: BTreeSet<String>,
+    stamper: Stamper,
 }
 
 impl Store {
+    /// An empty store stamping rows from `clock`.
+    pub(crate) fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            stamper: Stamper::new(clock),
+            ..Self::default()
+        }
+    }
+
+    /// Begins a transaction: every row written until the next one gets its stamp (Odoo stamps
+    /// `write_date` with the transaction's start).
+    pub(crate) fn begin(&mut self) {
+        self.stamper.begin();
+    }
+
     pub(crate) fn table(&self, model: Model) -> &BTreeMap<i64, Row> {
         &self.tables[model.index()]
     }
@@ -113,20 +131,16 @@ impl Store {
     }
 
     /// Adds an id type (at start-up), with its `id_validation` pattern.
-    pub(crate) fn add_id_type(&mut self, name: &str, validation: Option<(String, Regex)>) {
+    pub(crate) fn add_id_type(&mut self, name: &str, validation: Option<&str>) {
         let mut row = Row::new();
         row.insert("name".into(), json!(name));
         row.insert(
             "id_validation".into(),
-            validation
-                .as_ref()
-                .map_or(Value::Bool(false), |(p, _)| json!(p)),
+            validation.map_or(Value::Bool(false), |p| json!(p)),
         );
-        stamp(&mut row, true);
+        self.stamper.stamp(&mut row, true);
         let id = self.allocate(Model::IdType);
-        if let Some((_, regex)) = validation {
-            self.validators.insert(id, regex);
-        }
+        self.validators.set(id, validation);
         self.tables[Model::IdType.index()].insert(id, row);
     }
 
@@ -168,7 +182,7 @@ impl Store {
                 },
             );
         }
-        stamp(&mut row, true);
+        self.stamper.stamp(&mut row, true);
         self.tables[Model::Partner.index()].insert(id, row);
         let next = &mut self.next_ids[Model::Partner.index()];
         *next = (*next).max(id + 1);
@@ -183,7 +197,7 @@ impl Store {
                 reg.insert("id_type".into(), json!(type_id));
                 reg.insert("value".into(), json!(value));
                 reg.insert("status".into(), json!("valid"));
-                stamp(&mut reg, true);
+                self.stamper.stamp(&mut reg, true);
                 self.insert(Model::RegId, reg);
             }
         }
@@ -200,6 +214,39 @@ impl Store {
 
     /// Creates one record, enforcing Odoo's and OpenG2P's rules.
     pub(crate) fn create(&mut self, model: Model, vals: &Map<String, Value>) -> Result<i64, Fault> {
+        let created = self.create_all(model, &[vals])?;
+        created
+            .first()
+            .copied()
+            .ok_or_else(|| Fault::exception("nothing was created"))
+    }
+
+    /// Creates every record or none (one call is one transaction in Odoo), checking the
+    /// values once all are created, as Odoo runs the constraints of a batch.
+    pub(crate) fn create_all(
+        &mut self,
+        model: Model,
+        vals: &[&Map<String, Value>],
+    ) -> Result<Vec<i64>, Fault> {
+        let mut created = Vec::with_capacity(vals.len());
+        for v in vals {
+            match self.create_one(model, v) {
+                Ok(id) => created.push(id),
+                Err(fault) => {
+                    self.discard(model, &created);
+                    return Err(fault);
+                }
+            }
+        }
+        if let Err(fault) = self.check_values(model, &created) {
+            self.discard(model, &created);
+            return Err(fault);
+        }
+        self.refresh_validators(model, &created);
+        Ok(created)
+    }
+
+    fn create_one(&mut self, model: Model, vals: &Map<String, Value>) -> Result<i64, Fault> {
         let mut row = Row::new();
         if model == Model::Partner {
             row.insert("active".into(), Value::Bool(true));
@@ -208,8 +255,25 @@ impl Store {
         }
         self.apply(model, &mut row, vals)?;
         self.check(model, None, &row)?;
-        stamp(&mut row, true);
+        self.stamper.stamp(&mut row, true);
         Ok(self.insert(model, row))
+    }
+
+    /// Removes records this transaction created and then refused.
+    fn discard(&mut self, model: Model, ids: &[i64]) {
+        match model {
+            Model::Partner => self.unlink_partners(ids),
+            _ => {
+                for id in ids {
+                    if model == Model::RegId {
+                        self.unindex(*id);
+                    } else {
+                        self.validators.remove(*id);
+                    }
+                    self.tables[model.index()].remove(id);
+                }
+            }
+        }
     }
 
     /// Writes `vals` on every record of `ids`; nothing changes when one of them fails.
@@ -224,12 +288,16 @@ impl Store {
             let mut row = self.row(model, id).cloned().ok_or_else(Fault::missing)?;
             self.apply(model, &mut row, vals)?;
             self.check(model, Some(id), &row)?;
-            stamp(&mut row, false);
+            self.stamper.stamp(&mut row, false);
             updated.push((id, row));
         }
         let moves = vals.contains_key("partner_id") || vals.contains_key("id_type");
         if model == Model::RegId && moves && ids.len() > 1 {
             return Err(Fault::validation(TWIN));
+        }
+        if model == Model::RegId && vals.contains_key("value") {
+            let rows: Vec<&Row> = updated.iter().map(|(_, row)| row).collect();
+            self.check_rows(&rows)?;
         }
         for (id, row) in updated {
             if model == Model::RegId {
@@ -238,6 +306,7 @@ impl Store {
             }
             self.tables[model.index()].insert(id, row);
         }
+        self.refresh_validators(model, ids);
         Ok(())
     }
 
@@ -265,7 +334,7 @@ impl Store {
                     ));
                 }
                 for id in ids {
-                    self.validators.remove(id);
+                    self.validators.remove(*id);
                     self.tables[model.index()].remove(id);
                 }
             }
@@ -292,100 +361,12 @@ impl Store {
         if let Some(set) = partner.and_then(|p| self.by_partner.get_mut(&p)) {
             set.remove(&reg_id);
         }
-        if let Some(value) = value {
-            if let Some(set) = self.by_value.get_mut(&value) {
-                set.remove(&reg_id);
-                if set.is_empty() {
-                    self.by_value.remove(&value);
-                }
-            }
-        }
-    }
-
-    /// Applies `vals` to `row`, checking every field and value.
-    fn apply(&self, model: Model, row: &mut Row, vals: &Map<String, Value>) -> Result<(), Fault> {
-        for (field, value) in vals {
-            let kind = self
-                .kind(model, field)
-                .ok_or_else(|| Fault::invalid_field(model, field))?;
-            let stored = match (kind, value) {
-                (Kind::Id | Kind::DisplayName | Kind::One2many(_), _) => {
-                    return Err(Fault::value_error(format!(
-                        "The emulator does not write the field '{field}' on model '{}'",
-                        model.name()
-                    )));
-                }
-                (Kind::Datetime, _) => continue,
-                (_, Value::Null | Value::Bool(false)) if kind != Kind::Bool => Value::Bool(false),
-                (Kind::Many2one(target), Value::Number(n)) => {
-                    let id = n.as_i64().filter(|id| self.row(target, *id).is_some());
-                    let id = id.ok_or_else(|| {
-                        Fault::validation(format!(
-                            "The operation cannot be completed: {}.{field} refers to a {} record that does not exist.",
-                            model.name(),
-                            target.name()
-                        ))
-                    })?;
-                    json!(id)
-                }
-                (Kind::Date, Value::String(s)) if is_date(s) => value.clone(),
-                (Kind::Bool, Value::Bool(_)) | (Kind::Number, Value::Number(_)) => value.clone(),
-                (Kind::Char, Value::String(_) | Value::Number(_)) => value.clone(),
-                _ => {
-                    return Err(Fault::value_error(format!(
-                        "Wrong value for {}.{field}",
-                        model.name()
-                    )));
-                }
-            };
-            row.insert(field.clone(), stored);
-        }
-        Ok(())
-    }
-
-    /// OpenG2P's rules on a row about to be stored as record `id` (`None` when new).
-    fn check(&self, model: Model, id: Option<i64>, row: &Row) -> Result<(), Fault> {
-        let set = |field: &str| {
-            row.get(field)
-                .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
-        };
-        let mandatory = |field: &str| {
-            if set(field) {
-                Ok(())
-            } else {
-                Err(Fault::validation(format!(
-                    "The operation cannot be completed: Create/update: a mandatory field is not set. Model: {}, Field: {field}",
-                    model.name()
-                )))
-            }
-        };
-        match model {
-            Model::IdType => mandatory("name"),
-            Model::Partner => Ok(()),
-            Model::RegId => {
-                mandatory("partner_id")?;
-                mandatory("id_type")?;
-                let partner = many2one_id(row.get("partner_id"));
-                let id_type = many2one_id(row.get("id_type"));
-                let twin = partner
-                    .into_iter()
-                    .flat_map(|p| self.reg_ids_of(p))
-                    .filter(|other| Some(*other) != id)
-                    .any(|other| {
-                        self.row(Model::RegId, other)
-                            .is_some_and(|r| many2one_id(r.get("id_type")) == id_type)
-                    });
-                if twin {
-                    return Err(Fault::validation(TWIN));
-                }
-                let validator = id_type.and_then(|t| self.validators.get(&t));
-                let value = row.get("value").and_then(Value::as_str).unwrap_or("");
-                if validator.is_some_and(|re| !re.is_match(value)) {
-                    return Err(Fault::validation(
-                        "The ID value does not match the ID type's validation.",
-                    ));
-                }
-                Ok(())
+        if let Some(value) = value
+            && let Some(set) = self.by_value.get_mut(&value)
+        {
+            set.remove(&reg_id);
+            if set.is_empty() {
+                self.by_value.remove(&value);
             }
         }
     }
