@@ -107,7 +107,11 @@ pub fn synthetic_one(id: i64, seed: u64) -> RegistrantSeed {
     let month = 1 + (h >> 24) % 12;
     let day = 1 + (h >> 32) % 28;
     let place = PLACES[((h >> 40) % PLACES.len() as u64) as usize];
-    let gender = if (h >> 48) % 2 == 0 { "Female" } else { "Male" };
+    let gender = if (h >> 48).is_multiple_of(2) {
+        "Female"
+    } else {
+        "Male"
+    };
     let fields = serde_json::json!({
         "given_name": given,
         "family_name": family,

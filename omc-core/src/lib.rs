@@ -20,14 +20,18 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod fixture;
+pub mod idcheck;
 pub mod jq;
+pub mod ledger;
 pub mod memory;
 pub mod pii;
 pub mod receiver;
 pub mod registry;
 pub mod rules;
+pub mod runs;
 pub mod seeder;
 pub mod sink;
+pub mod time;
 pub mod token;
 
 #[cfg(feature = "conformance")]
@@ -37,9 +41,13 @@ pub use config::ConnectorConfig;
 pub use domain::Domain;
 pub use engine::{Engine, EngineSettings, RunReport};
 pub use error::{RegistryError, SeederError, SinkError};
+pub use ledger::{RunKind, RunLedger};
 pub use pii::{PersonalRecord, Token, Vid};
 pub use receiver::{CallbackReceiver, SelfHostedSink};
-pub use registry::{Candidate, CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport};
+pub use registry::{
+    Candidate, CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport, WriteDates,
+};
+pub use runs::Runner;
 pub use seeder::{Mapping, RequestId, RequestStatus, SeedRequest, TokenSeeder};
 pub use sink::{
     CallbackAuth, CallbackSink, Delivery, DeliveryProblems, HttpMethod, ResultPath, SeedResult,

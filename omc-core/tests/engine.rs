@@ -150,13 +150,36 @@ async fn a_token_already_held_gets_its_vid_removed_without_sending() {
         filter: omc_core::Domain::parse(r#"[["reg_ids.id_type", "=", "MOSIP VID"]]"#).unwrap(),
         ..small_batches()
     };
-    let kit = kit(seeds, settings);
+    let kit = kit(seeds.clone(), settings.clone());
     let report = kit.engine.run_once().await.unwrap();
-    assert_eq!(report.already_tokenised, 1);
+    assert_eq!(report.cleanup.vids_removed, 1, "removed before selecting");
+    assert_eq!(report.already_tokenised, 0);
     assert_eq!(report.tokenised, 2);
-    assert_eq!(report.vids_removed, 3);
+    assert_eq!(report.vids_removed, 2);
     assert!(!sent_ids(&kit.seeder).contains(&1));
     assert!(report.is_balanced());
+    assert_eq!(kit.registry.counts(), (3, 0));
+
+    // Without the cleanup pass, the main pass finds it holding both and removes the VID.
+    let kit = kit_without_cleanup(seeds, settings);
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.cleanup.selected, 0);
+    assert_eq!(report.already_tokenised, 1);
+    assert_eq!(report.vids_removed, 3);
+    assert!(report.is_balanced());
+}
+
+fn kit_without_cleanup(
+    seeds: impl IntoIterator<Item = RegistrantSeed>,
+    settings: EngineSettings,
+) -> Kit {
+    kit(
+        seeds,
+        EngineSettings {
+            cleanup_filter: None,
+            ..settings
+        },
+    )
 }
 
 #[tokio::test(start_paused = true)]
@@ -252,6 +275,15 @@ impl Registry for RacingCleanup {
         t: &[(RegistrantId, omc_core::Token)],
     ) -> Result<omc_core::StoreReport, omc_core::RegistryError> {
         self.0.store_tokens(t).await
+    }
+    async fn store_vids(
+        &self,
+        v: &[(RegistrantId, omc_core::Vid)],
+    ) -> Result<omc_core::StoreReport, omc_core::RegistryError> {
+        self.0.store_vids(v).await
+    }
+    async fn id_validation(&self, t: &str) -> Result<Option<String>, omc_core::RegistryError> {
+        self.0.id_validation(t).await
     }
     async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, omc_core::RegistryError> {
         self.0.remove_vids(ids).await

@@ -24,6 +24,7 @@ pub use validate::sample_result;
 use crate::domain::Domain;
 use crate::registry::IdTypes;
 use crate::rules::MandatoryFields;
+use crate::runs::RunSettings;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod, redact_url};
 use secrecy::SecretString;
@@ -211,6 +212,14 @@ pub struct ConnectorConfig {
     pub id_types: IdTypes,
     /// Remove the VID once the token is read back (default yes).
     pub remove_vids: bool,
+    /// Registrants whose VID is removed before each run where they hold a token; `None`: those
+    /// holding ids of both types.
+    pub cleanup_filter: Option<Domain>,
+    /// The run ledger's file (`ledger`, relative to the configuration file); `None` when not
+    /// set (the `omc` command then keeps `omc-ledger.sqlite` beside the configuration file).
+    pub ledger: Option<PathBuf>,
+    /// Deltas, full sweeps, attempts and retention (`[runs]`).
+    pub runs: RunSettings,
     /// Records per MTS request (500).
     pub batch_size: usize,
     /// MTS requests outstanding at once (2).
@@ -278,6 +287,9 @@ impl ConnectorConfig {
                 callback: CallbackSettings::default(),
                 id_types: IdTypes::default(),
                 remove_vids: true,
+                cleanup_filter: None,
+                ledger: None,
+                runs: RunSettings::default(),
                 batch_size: 500,
                 max_in_flight: 2,
                 mandatory_fields: MandatoryFields::default(),
@@ -353,6 +365,24 @@ impl ConnectorBuilder {
     /// Whether VIDs are removed once tokenised.
     pub fn with_remove_vids(mut self, remove: bool) -> Self {
         self.config.remove_vids = remove;
+        self
+    }
+
+    /// Sets the cleanup filter.
+    pub fn with_cleanup_filter(mut self, filter: Domain) -> Self {
+        self.config.cleanup_filter = Some(filter);
+        self
+    }
+
+    /// Sets the run ledger's file.
+    pub fn with_ledger(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.ledger = Some(path.into());
+        self
+    }
+
+    /// Sets the run settings.
+    pub fn with_runs(mut self, runs: RunSettings) -> Self {
+        self.config.runs = runs;
         self
     }
 

@@ -14,6 +14,7 @@ const REGISTRANT_MODEL: &str = "res.partner";
 use crate::jq::{Output, Program};
 use crate::registry::IdTypes;
 use crate::rules::{MandatoryFields, MtsField};
+use crate::runs::RunSettings;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod};
 use serde_json::{Value, json};
@@ -36,6 +37,9 @@ const TOP: &[&str] = &[
     "vid_id_type",
     "token_id_type",
     "remove_vids",
+    "cleanup_filter",
+    "ledger",
+    "runs",
     "batch_size",
     "max_in_flight",
     "mandatory_fields",
@@ -114,6 +118,9 @@ pub(super) fn build(
             .unwrap_or_else(|| IdTypes::default().token),
     };
     let remove_vids = root.boolean("remove_vids", true, &mut p);
+    let cleanup_filter = read_domain(&root, "cleanup_filter", &mut p);
+    let ledger = root.string("ledger", &mut p).map(|path| env.path(&path));
+    let runs = read_runs(&root, &mut p);
     let batch_size = root.number("batch_size", 500, 0, 1 << 32, &mut p) as usize;
     let max_in_flight = root.number("max_in_flight", 2, 0, 1 << 32, &mut p) as usize;
     let mut secret_sources = BTreeMap::new();
@@ -142,6 +149,9 @@ pub(super) fn build(
             callback,
             id_types,
             remove_vids,
+            cleanup_filter,
+            ledger,
+            runs,
             batch_size,
             max_in_flight,
             mandatory_fields,
@@ -200,6 +210,25 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
         ),
         ("batch_size", c.batch_size, 1, 10_000),
         ("max_in_flight", c.max_in_flight, 1, 16),
+        (
+            "runs.delta_overlap_minutes",
+            c.runs.delta_overlap_minutes as usize,
+            0,
+            1_440,
+        ),
+        (
+            "runs.full_sweep_days",
+            c.runs.full_sweep_days as usize,
+            1,
+            366,
+        ),
+        ("runs.max_attempts", c.runs.max_attempts as usize, 1, 100),
+        (
+            "runs.retention_days",
+            c.runs.retention_days as usize,
+            1,
+            3_660,
+        ),
     ] {
         if !(min..=max).contains(&value) {
             p.add(
@@ -220,10 +249,25 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
             );
         }
     }
-    if let Err(problems) = c.filter.validate(&model, REGISTRANT_MODEL) {
-        for problem in problems {
-            p.add("filter", problem.to_string());
+    let filters = [
+        ("filter", Some(&c.filter)),
+        ("cleanup_filter", c.cleanup_filter.as_ref()),
+    ];
+    for (setting, filter) in filters {
+        if let Err(problems) = filter.map_or(Ok(()), |f| f.validate(&model, REGISTRANT_MODEL)) {
+            for problem in problems {
+                p.add(setting, problem.to_string());
+            }
         }
+    }
+    if c.ledger
+        .as_deref()
+        .is_some_and(|l| l.as_os_str().is_empty() || l.is_dir())
+    {
+        p.add(
+            "ledger",
+            "must name a file (the run ledger), not a directory",
+        );
     }
     check_mapping(&c.mapping, &c.fields, &c.mandatory_fields, &mut p);
     if c.id_types.vid.trim().is_empty() || c.id_types.token.trim().is_empty() {
@@ -303,6 +347,37 @@ fn check_callback(c: &ConnectorConfig, p: &mut Problems) {
         }
         _ => {}
     }
+}
+
+fn read_domain(root: &Table<'_>, key: &str, p: &mut Problems) -> Option<Domain> {
+    let parsed = match root.get(key)? {
+        Value::String(text) => Domain::parse(text),
+        value => Domain::from_json(value),
+    };
+    parsed.map_err(|e| p.add(key, e.to_string())).ok()
+}
+
+fn read_runs(root: &Table<'_>, p: &mut Problems) -> RunSettings {
+    let runs = root.table("runs", p);
+    runs.only(
+        &[
+            "delta_overlap_minutes",
+            "full_sweep_days",
+            "max_attempts",
+            "retention_days",
+        ],
+        p,
+    );
+    let d = RunSettings::default();
+    let mut number = |key: &str, default: u32| {
+        runs.number(key, u64::from(default), 0, u64::from(u32::MAX), p) as u32
+    };
+    RunSettings::new(
+        number("delta_overlap_minutes", d.delta_overlap_minutes),
+        number("full_sweep_days", d.full_sweep_days),
+        number("max_attempts", d.max_attempts),
+        number("retention_days", d.retention_days),
+    )
 }
 
 fn read_filter(root: &Table<'_>, p: &mut Problems) -> Domain {

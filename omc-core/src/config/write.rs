@@ -34,6 +34,22 @@ impl ConnectorConfig {
         root.insert("vid_id_type".into(), json!(self.id_types.vid));
         root.insert("token_id_type".into(), json!(self.id_types.token));
         root.insert("remove_vids".into(), json!(self.remove_vids));
+        if let Some(filter) = &self.cleanup_filter {
+            root.insert("cleanup_filter".into(), json!(filter.to_json().to_string()));
+        }
+        if let Some(path) = &self.ledger {
+            root.insert("ledger".into(), json!(path.display().to_string()));
+        }
+        let r = &self.runs;
+        root.insert(
+            "runs".into(),
+            json!({
+                "delta_overlap_minutes": r.delta_overlap_minutes,
+                "full_sweep_days": r.full_sweep_days,
+                "max_attempts": r.max_attempts,
+                "retention_days": r.retention_days,
+            }),
+        );
         root.insert("batch_size".into(), json!(self.batch_size));
         root.insert("max_in_flight".into(), json!(self.max_in_flight));
         root.insert(

@@ -1,13 +1,14 @@
 //! One batch: submit, wait for MTS, read tokens back, remove VIDs.
 
+use super::observer::{NO_RESULT, RunObserver, Settled};
 use super::report::BatchOutcome;
 use super::settings::EngineSettings;
 use crate::error::SeederError;
 use crate::pii::PersonalRecord;
-use crate::registry::{RegistrantId, Registry};
+use crate::registry::{RegistrantId, Registry, WriteDates};
 use crate::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
 use crate::sink::{CallbackSink, Delivery, ResultPath};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, sleep};
@@ -20,26 +21,57 @@ pub(super) struct BatchContext {
     pub(super) sink: Arc<dyn CallbackSink>,
     pub(super) settings: Arc<EngineSettings>,
     pub(super) delivery: Arc<Delivery>,
+    pub(super) observer: Option<Arc<dyn RunObserver>>,
 }
 
-/// Registrants and their `authdata` records, in the order they were selected.
+/// Registrants, their write dates and their `authdata` records, in the order they were
+/// selected.
 #[derive(Debug, Default)]
 pub(super) struct Batch {
     ids: Vec<RegistrantId>,
+    written: Vec<WriteDates>,
     records: Vec<PersonalRecord>,
+}
+
+/// The outcome of a batch task; one that panicked leaves its registrants pending (counted by
+/// the caller from what it knows: nothing, so the panic is logged).
+pub(super) fn joined(done: Result<BatchOutcome, tokio::task::JoinError>) -> BatchOutcome {
+    done.unwrap_or_else(|e| {
+        tracing::error!("a batch task failed: {e}");
+        BatchOutcome::default()
+    })
 }
 
 impl Batch {
     pub(super) fn with_capacity(n: usize) -> Self {
         Self {
             ids: Vec::with_capacity(n),
+            written: Vec::with_capacity(n),
             records: Vec::with_capacity(n),
         }
     }
 
-    pub(super) fn push(&mut self, id: RegistrantId, record: PersonalRecord) {
+    pub(super) fn push(&mut self, id: RegistrantId, written: WriteDates, record: PersonalRecord) {
         self.ids.push(id);
+        self.written.push(written);
         self.records.push(record);
+    }
+
+    /// A batch that was never submitted: its registrants stay pending.
+    pub(super) async fn unsent(self, ctx: &BatchContext, reason: &str) -> BatchOutcome {
+        let n = self.ids.len();
+        if let Some(o) = &ctx.observer {
+            o.settled(Settled {
+                unanswered: self.ids.into_iter().zip(self.written).collect(),
+                ..Settled::default()
+            })
+            .await;
+        }
+        BatchOutcome {
+            pending: n as u64,
+            error: Some(reason.to_owned()),
+            ..BatchOutcome::default()
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -56,7 +88,11 @@ impl Batch {
         ctx: &BatchContext,
         permit: OwnedSemaphorePermit,
     ) -> BatchOutcome {
-        let Batch { ids, records } = self;
+        let Batch {
+            ids,
+            written,
+            records,
+        } = self;
         let n = ids.len();
         let s = &ctx.settings;
         let request = SeedRequest {
@@ -81,6 +117,13 @@ impl Batch {
                     // It never reached the seeder: no result will come for it.
                     ctx.sink.results_settled(&ids).await;
                 }
+                if let Some(o) = &ctx.observer {
+                    o.settled(Settled {
+                        unanswered: ids.into_iter().zip(written).collect(),
+                        ..Settled::default()
+                    })
+                    .await;
+                }
                 outcome.pending = n as u64;
                 outcome.error = Some(reason);
                 return outcome;
@@ -89,13 +132,44 @@ impl Batch {
         outcome.requests = 1;
         outcome.sent = n as u64;
         tracing::debug!(request = %request_id, records = n, "batch submitted");
+        if let Some(o) = &ctx.observer {
+            o.sent(&ids).await;
+        }
         let status = wait_for_status(ctx, &request_id, n).await;
         drop(permit);
-        let (tokenised, failed) = read_back(ctx, ids, status, &mut outcome).await;
+        let processed = matches!(
+            status,
+            Some(RequestStatus::Processed | RequestStatus::ProcessedWithErrors)
+        );
+        let written: BTreeMap<RegistrantId, WriteDates> =
+            ids.iter().copied().zip(written).collect();
+        let (tokenised, failed, pending) = read_back(ctx, ids, status, &mut outcome).await;
         outcome.tokenised = tokenised.len() as u64;
         // Read-back sinks keep the trait's default, which does nothing.
         ctx.sink.results_settled(&tokenised).await;
-        ctx.sink.results_settled(&failed).await;
+        let failed_ids: Vec<RegistrantId> = failed.iter().map(|(id, _)| *id).collect();
+        ctx.sink.results_settled(&failed_ids).await;
+        if let Some(o) = &ctx.observer {
+            let mut written = written;
+            let mut take = |id: &RegistrantId| written.remove(id).unwrap_or_default();
+            let settled = Settled {
+                counted: processed && !tokenised.is_empty(),
+                failed: failed
+                    .into_iter()
+                    .map(|(id, code)| {
+                        let w = take(&id);
+                        (id, code, w)
+                    })
+                    .collect(),
+                unanswered: pending.iter().map(|id| (*id, take(id))).collect(),
+                tokenised: tokenised.clone(),
+            };
+            let given_up = o.settled(settled).await.len() as u64;
+            if given_up > 0 {
+                outcome.pending -= given_up.min(outcome.pending);
+                *outcome.failed.entry(NO_RESULT.to_owned()).or_default() += given_up;
+            }
+        }
         if s.remove_vids && !tokenised.is_empty() {
             outcome.vids_removed = remove_vids(&*ctx.registry, &tokenised, s.chunk_size).await;
         }
@@ -148,15 +222,21 @@ async fn wait_for_status(ctx: &BatchContext, id: &RequestId, n: usize) -> Option
     }
 }
 
+/// What reading back found: the tokenised, the failed (with their codes), the still pending.
+type ReadBack = (
+    Vec<RegistrantId>,
+    Vec<(RegistrantId, String)>,
+    Vec<RegistrantId>,
+);
+
 /// Reads the batch's tokens back until all are there, the sink has reported the rest as
-/// failed, or the deadline passes. Returns the tokenised registrants and those the sink
-/// reported as failed; counts the failed and the pending.
+/// failed, or the deadline passes. Counts the failed and the pending.
 async fn read_back(
     ctx: &BatchContext,
     ids: Vec<RegistrantId>,
     status: Option<RequestStatus>,
     outcome: &mut BatchOutcome,
-) -> (Vec<RegistrantId>, Vec<RegistrantId>) {
+) -> ReadBack {
     let wait = &ctx.settings.wait;
     let chunk = ctx.settings.chunk_size.max(1);
     let n = ids.len();
@@ -193,8 +273,8 @@ async fn read_back(
                 if let Ok(failures) = ctx.sink.failures(&left).await {
                     for (id, failure) in failures {
                         if remaining.remove(&id) {
-                            *outcome.failed.entry(failure.code).or_default() += 1;
-                            failed.push(id);
+                            *outcome.failed.entry(failure.code.clone()).or_default() += 1;
+                            failed.push((id, failure.code));
                         }
                     }
                 }
@@ -212,7 +292,7 @@ async fn read_back(
         );
     }
     outcome.pending = remaining.len() as u64;
-    (tokenised, failed)
+    (tokenised, failed, remaining.into_iter().collect())
 }
 
 /// Removes the VIDs of registrants whose token was read back; failures leave them for the

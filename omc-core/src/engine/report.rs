@@ -1,5 +1,6 @@
 //! What a run did, accounting for every selected registrant.
 
+use crate::ledger::{RunId, RunKind};
 use crate::registry::RegistrantId;
 use crate::sink::DeliveryProblems;
 use serde::Serialize;
@@ -9,6 +10,12 @@ use std::collections::BTreeMap;
 /// `tokenised`, `pending` and `failed`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunReport {
+    /// The run's number in the run ledger (absent for a run without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunId>,
+    /// What the run selected (absent for a run without a ledger).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<RunKind>,
     /// Registrants the filter selected.
     pub selected: u64,
     /// Selected registrants that already held a token (nothing sent).
@@ -21,8 +28,15 @@ pub struct RunReport {
     pub vids_removed: u64,
     /// Registrants with no outcome yet: the next run selects them again.
     pub pending: u64,
-    /// Failures by MTS error code: held back by MTS's rules before sending, or reported by MTS.
+    /// Failures by MTS error code: held back by MTS's rules before sending, or reported by MTS;
+    /// `OMC-NO-RESULT` for registrants still unanswered after the allowed attempts,
+    /// `OMC-EMPTY-TOKEN-ID` for a VID beside a token id with no value.
     pub failed: BTreeMap<String, u64>,
+    /// Of `failed`, registrants that failed in an earlier run and whose record has not changed
+    /// since: not sent again.
+    pub failed_unchanged: u64,
+    /// The VIDs removed from registrants that already held a token before this run.
+    pub cleanup: CleanupReport,
     /// MTS requests made.
     pub requests: u64,
     /// Batches that failed as a whole, by MTS error code or OMC's reason.
@@ -77,6 +91,17 @@ impl RunReport {
             *self.batch_errors.entry(error).or_default() += 1;
         }
     }
+}
+
+/// The VIDs of registrants already holding a token (selected by the cleanup filter).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CleanupReport {
+    /// Registrants the cleanup filter selected.
+    pub selected: u64,
+    /// VIDs removed: their registrant holds a token.
+    pub vids_removed: u64,
+    /// VIDs kept because the registrant's token id has no value (not a token).
+    pub kept_beside_empty_token_id: u64,
 }
 
 /// What one batch did.

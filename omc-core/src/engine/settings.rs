@@ -67,6 +67,12 @@ impl WaitPolicy {
     }
 }
 
+/// The default cleanup filter: registrants holding an id of both types (the engine then
+/// removes a VID only where the token id has a value).
+pub fn default_cleanup_filter(id_types: &IdTypes) -> Domain {
+    Domain::holds_id_type(&id_types.vid).and(Domain::holds_id_type(&id_types.token))
+}
+
 /// What the engine needs from a connector's configuration.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
@@ -92,6 +98,9 @@ pub struct EngineSettings {
     pub chunk_size: usize,
     /// Remove VIDs once their token is read back.
     pub remove_vids: bool,
+    /// Before each run (when `remove_vids` is on), the VIDs of the registrants this filter
+    /// selects are removed where the registrant holds a token; `None` turns this off.
+    pub cleanup_filter: Option<Domain>,
     /// Waiting and retrying.
     pub wait: WaitPolicy,
 }
@@ -110,6 +119,7 @@ impl Default for EngineSettings {
             max_in_flight: 2,
             chunk_size: 1000,
             remove_vids: true,
+            cleanup_filter: Some(default_cleanup_filter(&IdTypes::default())),
             wait: WaitPolicy::default(),
         }
     }
@@ -128,6 +138,12 @@ impl From<&ConnectorConfig> for EngineSettings {
             page_size: config.batch_size,
             max_in_flight: config.max_in_flight,
             remove_vids: config.remove_vids,
+            cleanup_filter: Some(
+                config
+                    .cleanup_filter
+                    .clone()
+                    .unwrap_or_else(|| default_cleanup_filter(&config.id_types)),
+            ),
             ..Self::default()
         }
     }

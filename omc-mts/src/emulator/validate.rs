@@ -129,10 +129,10 @@ fn inner(check: &mut Check, request: &Map<String, Value>) -> Result<Option<Accep
     let output = choice(check, request, "output", &["json", "csv"])?;
     let delivery = choice(check, request, "deliverytype", &["download", "callback"])?;
     let mapping = mapping(check, request.get("mapping"));
-    if let Some(lang) = request.get("lang") {
-        if !matches!(lang, Value::Null | Value::String(_) | Value::Number(_)) {
-            check.note("lang: not a string");
-        }
+    if let Some(lang) = request.get("lang")
+        && !matches!(lang, Value::Null | Value::String(_) | Value::Number(_))
+    {
+        check.note("lang: not a string");
     }
     let output_format = match request.get("outputFormat") {
         None | Some(Value::Null) => None,

@@ -67,10 +67,10 @@ async fn process(shared: &Shared, id: &str) {
         &shared.counters,
     )
     .await;
-    if delivered.is_err() {
-        if let Some(request) = shared.lock_store().get_mut(id) {
-            request.state = RequestState::ErrorMakingCallbackRequest;
-        }
+    if delivered.is_err()
+        && let Some(request) = shared.lock_store().get_mut(id)
+    {
+        request.state = RequestState::ErrorMakingCallbackRequest;
     }
 }
 

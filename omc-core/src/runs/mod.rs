@@ -1,0 +1,370 @@
+//! Runs over a run ledger: the daily delta, full sweeps and manual imports.
+//!
+//! A [`Runner`] wraps an [`Engine`] and a [`RunLedger`]. Before each run it marks runs whose
+//! process died as interrupted and prunes old runs; it then decides what to select:
+//!
+//! - **full**: every registrant the filter selects;
+//! - **delta**: the registrants the filter selects that were written (they or their ids) since
+//!   the watermark — the start of the last completed full or delta run, less an overlap — plus
+//!   every registrant the ledger holds as pending;
+//! - **import**: exactly the registrants an operator names (ids, a domain, or a CSV of
+//!   registrant ids and VIDs, checked whole and stored first).
+//!
+//! Full and delta runs leave out registrants that failed earlier and whose record has not changed
+//! since; an import sends whoever it names. The run is recorded in the ledger from start to end,
+//! with its report.
+
+mod import;
+mod observer;
+mod status;
+
+pub use import::{CsvProblem, ImportError, parse_csv, parse_ids};
+pub use status::{NextRun, Status, describe, status};
+
+use crate::domain::{Domain, Operator};
+use crate::engine::{Engine, RunEnd, Selection};
+use crate::error::RegistryError;
+use crate::ledger::{LedgerError, LedgerLock, LockHolder, RunKind, RunLedger, RunOutcome};
+use crate::pii::Vid;
+use crate::registry::RegistrantId;
+use crate::time::{Clock, SystemClock, Timestamp};
+use observer::LedgerObserver;
+use serde_json::json;
+use std::sync::Arc;
+
+/// How many ids one selection pass names at most.
+const IDS_PER_PASS: usize = 1_000;
+
+/// The settings of runs over a ledger (each a setting of the connector's configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunSettings {
+    /// How far before the last run's start a delta looks (clock skew, and the registry's
+    /// longest write transaction: Odoo stamps `write_date` with the transaction's start).
+    pub delta_overlap_minutes: u32,
+    /// A full run instead of a delta when the last completed full run is this old.
+    pub full_sweep_days: u32,
+    /// Counted attempts after which a registrant left without a result is failed.
+    pub max_attempts: u32,
+    /// Runs are kept in the ledger this long.
+    pub retention_days: u32,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        Self {
+            delta_overlap_minutes: 10,
+            full_sweep_days: 7,
+            max_attempts: 3,
+            retention_days: 90,
+        }
+    }
+}
+
+impl RunSettings {
+    /// The defaults with these values (for code-built settings).
+    pub fn new(
+        delta_overlap_minutes: u32,
+        full_sweep_days: u32,
+        max_attempts: u32,
+        retention_days: u32,
+    ) -> Self {
+        Self {
+            delta_overlap_minutes,
+            full_sweep_days,
+            max_attempts,
+            retention_days,
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum RunRequest {
+    /// What the ledger says is due: a delta, or a full run when there has been no completed
+    /// one, or the last is older than the full-sweep period.
+    Due,
+    /// A full run.
+    Full,
+    /// A delta (a full run when there is no watermark yet).
+    Delta,
+    /// A manual import of these registrants.
+    Import(Import),
+}
+
+/// The registrants a manual import names.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Import {
+    /// These ids.
+    Ids(Vec<RegistrantId>),
+    /// The registrants this domain selects, AND-ed with "holds a VID and no token".
+    Domain(Domain),
+    /// Each registrant is given its VID first (the rows checked whole), then tokenised.
+    Vids(Vec<(RegistrantId, Vid)>),
+}
+
+impl std::fmt::Debug for Import {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ids(ids) => write!(f, "Ids({} registrants)", ids.len()),
+            Self::Domain(d) => write!(f, "Domain({d})"),
+            Self::Vids(rows) => write!(f, "Vids({} rows)", rows.len()),
+        }
+    }
+}
+
+/// Why a run could not start (nothing was sent).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunnerError {
+    /// The ledger failed, or another run holds it.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A manual import's input was refused: nothing was written.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The registry failed while an import was checked or its VIDs stored.
+    #[error("checking the import against the registry failed")]
+    Registry(#[source] RegistryError),
+}
+
+/// Runs an [`Engine`] over a [`RunLedger`].
+#[derive(Debug, Clone)]
+pub struct Runner {
+    engine: Engine,
+    ledger: Arc<dyn RunLedger>,
+    settings: RunSettings,
+    clock: Arc<dyn Clock>,
+}
+
+impl Runner {
+    /// A runner of `engine` over `ledger`, reading the system clock.
+    pub fn new(engine: Engine, ledger: Arc<dyn RunLedger>, settings: RunSettings) -> Self {
+        Self {
+            engine,
+            ledger,
+            settings,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The same runner reading `clock` (tests hold it still or move it by hand).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Arc<dyn RunLedger> {
+        &self.ledger
+    }
+
+    /// Takes the ledger's lock for this process, running `what` (`omc run`, `omc import`, a
+    /// service's name). Hold it across runs: a run needs it.
+    pub async fn lock(&self, what: &str) -> Result<LedgerLock, LedgerError> {
+        self.ledger
+            .lock(LockHolder::this_process(what, self.clock.now()))
+            .await
+    }
+
+    /// What the next due run is.
+    pub async fn next(&self) -> Result<NextRun, LedgerError> {
+        next_run(&*self.ledger, &self.settings, self.clock.now()).await
+    }
+
+    /// The ledger at a glance (read without the lock).
+    pub async fn status(&self, runs: usize) -> Result<Status, LedgerError> {
+        status(&*self.ledger, &self.settings, runs, self.clock.now()).await
+    }
+
+    /// One run of the requested kind. `_lock` is the proof that this process holds the
+    /// ledger's lock. A run stopped by an error returns its partial report with the error.
+    pub async fn run(
+        &self,
+        _lock: &LedgerLock,
+        request: RunRequest,
+    ) -> Result<RunEnd, RunnerError> {
+        let now = self.clock.now();
+        let interrupted = self.ledger.interrupt_unfinished(now).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                runs = interrupted,
+                "earlier runs ended without finishing: marked interrupted"
+            );
+        }
+        let retention = i64::from(self.settings.retention_days) * 86_400;
+        self.ledger.prune_runs(now.minus_seconds(retention)).await?;
+        let (kind, watermark, selection) = match request {
+            RunRequest::Import(import) => (RunKind::Import, None, self.import(import).await?),
+            RunRequest::Due => {
+                let next = self.next().await?;
+                self.scheduled(next.kind, next.watermark).await?
+            }
+            RunRequest::Full => self.scheduled(RunKind::Full, None).await?,
+            RunRequest::Delta => {
+                let next = delta(&*self.ledger, &self.settings).await?;
+                self.scheduled(next.kind, next.watermark).await?
+            }
+        };
+        let run = self.ledger.begin_run(kind, now, watermark).await?;
+        let span = tracing::info_span!("run", run = %run, kind = %kind);
+        let _entered = span.enter();
+        tracing::info!(passes = selection.domains().len(), watermark = ?watermark.map(|w| w.to_string()), "run started");
+        let observer = Arc::new(LedgerObserver {
+            ledger: self.ledger.clone(),
+            clock: self.clock.clone(),
+            max_attempts: self.settings.max_attempts.max(1),
+            screen_failed: kind != RunKind::Import,
+        });
+        drop(_entered);
+        let mut end = self.engine.run(&selection, Some(observer)).await;
+        crate::engine::stamp(&mut end.report, run, kind);
+        let (outcome, error) = match &end.error {
+            None => (RunOutcome::Completed, None),
+            Some(e) => (RunOutcome::Failed, Some(chain(e))),
+        };
+        let report = serde_json::to_value(&end.report).unwrap_or_else(|_| json!({}));
+        self.ledger
+            .finish_run(run, self.clock.now(), outcome, &report, error.as_deref())
+            .await?;
+        Ok(end)
+    }
+
+    /// Records a run this process could not finish (a signal): interrupted, with its report.
+    pub async fn interrupted(&self, report: &crate::engine::RunReport) -> Result<(), LedgerError> {
+        if let Some(run) = report.run {
+            let value = serde_json::to_value(report).unwrap_or_else(|_| json!({}));
+            self.ledger
+                .finish_run(
+                    run,
+                    self.clock.now(),
+                    RunOutcome::Interrupted,
+                    &value,
+                    Some("stopped by a signal"),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn scheduled(
+        &self,
+        kind: RunKind,
+        watermark: Option<Timestamp>,
+    ) -> Result<(RunKind, Option<Timestamp>, Selection), LedgerError> {
+        let filter = self.engine.settings().filter.clone();
+        let Some(watermark) = watermark.filter(|_| kind == RunKind::Delta) else {
+            return Ok((RunKind::Full, None, Selection::filter(filter)));
+        };
+        let stamp = json!(watermark.to_string());
+        let changed = Domain::written_since(&watermark.to_string()).or(Domain::leaf(
+            "reg_ids.write_date",
+            Operator::Ge,
+            stamp,
+        ));
+        let mut passes = vec![filter.clone().and(changed)];
+        let mut after = None;
+        loop {
+            let pending = self.ledger.pending(after, IDS_PER_PASS).await?;
+            let Some(last) = pending.last() else { break };
+            after = Some(*last);
+            let ids: Vec<i64> = pending.iter().map(|id| id.0).collect();
+            passes.push(filter.clone().and(Domain::id_in(&ids)));
+        }
+        Ok((RunKind::Delta, Some(watermark), Selection::passes(passes)))
+    }
+
+    async fn import(&self, import: Import) -> Result<Selection, RunnerError> {
+        let ids = match import {
+            Import::Domain(domain) => {
+                let token = &self.engine.settings().id_types.token;
+                let no_token = Domain::any(
+                    "reg_ids",
+                    true,
+                    Domain::leaf("id_type", Operator::Eq, json!(token)),
+                );
+                return Ok(Selection::filter(domain.and(no_token)));
+            }
+            Import::Ids(ids) => ids,
+            Import::Vids(rows) => {
+                let registry = self.engine.registry();
+                let id_types = &self.engine.settings().id_types;
+                import::store_vids(&**registry, id_types, &rows).await?;
+                rows.into_iter().map(|(id, _)| id).collect()
+            }
+        };
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        Ok(Selection::passes(
+            ids.chunks(IDS_PER_PASS).map(Domain::id_in).collect(),
+        ))
+    }
+}
+
+/// The next due run over `ledger` at `now`.
+pub async fn next_run(
+    ledger: &dyn RunLedger,
+    settings: &RunSettings,
+    now: Timestamp,
+) -> Result<NextRun, LedgerError> {
+    let last_full = ledger.last_completed(&[RunKind::Full]).await?;
+    let Some(last_full) = last_full else {
+        return Ok(NextRun {
+            kind: RunKind::Full,
+            watermark: None,
+            reason: "no full run has completed yet".into(),
+        });
+    };
+    let sweep = i64::from(settings.full_sweep_days) * 86_400;
+    if last_full.started <= now.minus_seconds(sweep) {
+        return Ok(NextRun {
+            kind: RunKind::Full,
+            watermark: None,
+            reason: format!(
+                "the last full run started {} UTC, {} days or more ago",
+                last_full.started, settings.full_sweep_days
+            ),
+        });
+    }
+    delta(ledger, settings).await
+}
+
+/// A delta from the last completed full or delta run; a full run when there is none.
+async fn delta(ledger: &dyn RunLedger, settings: &RunSettings) -> Result<NextRun, LedgerError> {
+    let Some(last) = ledger
+        .last_completed(&[RunKind::Full, RunKind::Delta])
+        .await?
+    else {
+        return Ok(NextRun {
+            kind: RunKind::Full,
+            watermark: None,
+            reason: "no full or delta run has completed yet".into(),
+        });
+    };
+    let overlap = i64::from(settings.delta_overlap_minutes) * 60;
+    let watermark = last.started.minus_seconds(overlap);
+    Ok(NextRun {
+        kind: RunKind::Delta,
+        watermark: Some(watermark),
+        reason: format!(
+            "changes since the {} run {} started ({} UTC) less {} minutes, and the pending",
+            last.kind, last.id, last.started, settings.delta_overlap_minutes
+        ),
+    })
+}
+
+/// An error and its causes in one line: `outer: cause: root cause`.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let words = cause.to_string();
+        if !text.ends_with(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        source = cause.source();
+    }
+    text
+}
