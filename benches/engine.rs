@@ -32,12 +32,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn candidates(n: usize) -> Vec<Candidate> {
     synthetic(n, 1)
-        .map(|s| Candidate {
-            id: s.id,
-            vid: s.vid,
-            has_token: false,
-            fields: s.fields,
-        })
+        .map(|s| Candidate::new(s.id, s.vid, false, s.fields))
         .collect()
 }
 

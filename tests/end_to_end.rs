@@ -9,7 +9,7 @@ use omc::core::fixture::{RegistrantSeed, synthetic, synthetic_one};
 use omc::core::token::mock_token;
 use omc::core::{
     Candidate, CandidateQuery, ConnectorConfig, Engine, RegistrantId, Registry, RegistryError,
-    RunReport, StoreReport, Token,
+    RunReport, StoreReport, Token, Vid,
 };
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
@@ -188,6 +188,12 @@ impl Registry for RacingCleanup {
         t: &[(RegistrantId, Token)],
     ) -> Result<StoreReport, RegistryError> {
         self.inner.store_tokens(t).await
+    }
+    async fn store_vids(&self, v: &[(RegistrantId, Vid)]) -> Result<StoreReport, RegistryError> {
+        self.inner.store_vids(v).await
+    }
+    async fn id_validation(&self, t: &str) -> Result<Option<String>, RegistryError> {
+        self.inner.id_validation(t).await
     }
     async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, RegistryError> {
         self.inner.remove_vids(ids).await

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub(crate) mod proxy;
+
 use omc::core::IdTypes;
 use omc::core::engine::WaitPolicy;
 use omc::core::fixture::RegistrantSeed;

@@ -1,0 +1,498 @@
+//! Runs as an operator runs them: the `omc` command as a real process against the emulators on
+//! loopback ports, with a TCP proxy in front of the registry (and of the callback path) that
+//! the test can cut or use to hold a request; the process is killed with SIGKILL at chosen
+//! points, and the registry and the run ledger are checked afterwards.
+
+mod common;
+
+use common::proxy::{Proxy, Release};
+use common::{DATABASE, PARTNER};
+use omc::core::fixture::{RegistrantSeed, synthetic, synthetic_one};
+use omc::core::time::{ManualClock, Timestamp};
+use omc::core::token::mock_token;
+use omc::core::{RegistrantId, Registry, Vid};
+use omc::mts::emulator::{MtsEmulator, RunningMts};
+use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+/// The `omc` example as built by `cargo test` (beside this test's binary).
+fn omc_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let debug = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let omc = debug.join("examples").join("omc");
+    assert!(
+        omc.exists(),
+        "{} is missing: `cargo test --workspace` builds the examples",
+        omc.display()
+    );
+    omc
+}
+
+/// Both emulators, a proxy in front of the registry for OMC, another in front of it for MTS's
+/// callbacks, and a configuration file (with its ledger) in a directory of its own.
+struct Stage {
+    /// The registry's clock: it stamps `write_date`, an hour behind OMC's at first (the
+    /// registrants were written before the first run); tests move it on to write after a run.
+    registry_clock: ManualClock,
+    odoo: RunningOdoo,
+    mts: RunningMts,
+    registry_path: Proxy,
+    callback_path: Proxy,
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl Stage {
+    async fn new(name: &str, seeds: Vec<RegistrantSeed>, mts: Option<RunningMts>) -> Self {
+        let registry_clock = ManualClock::at(Timestamp::now().minus_seconds(3_600));
+        let odoo = OdooEmulator::builder()
+            .database(DATABASE)
+            .user("admin", "admin")
+            .clock(Arc::new(registry_clock.clone()))
+            .start()
+            .await
+            .expect("the Odoo emulator starts");
+        odoo.seed(seeds);
+        let mts = match mts {
+            Some(mts) => mts,
+            None => MtsEmulator::builder()
+                .partner_id(PARTNER)
+                .start()
+                .await
+                .expect("the MTS emulator starts"),
+        };
+        let registry_path = Proxy::start(odoo.local_addr()).await;
+        let callback_path = Proxy::start(odoo.local_addr()).await;
+        let dir = std::env::temp_dir().join(format!("omc-runs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a test directory");
+        let config = dir.join("connector.toml");
+        let cb = callback_path.addr();
+        std::fs::write(
+            &config,
+            format!(
+                r#"name = "runs-test"
+mts_url = "{mts}"
+job_type = "recurring"
+interval_minutes = 1440
+batch_size = 50
+max_in_flight = 2
+ledger = "ledger.sqlite"
+
+[runs]
+delta_overlap_minutes = 0
+
+[callback]
+auth_type = "odoo"
+database = "{DATABASE}"
+username = "admin"
+password_env = "RUNS_TEST_CALLBACK_PASSWORD"
+auth_url = "http://{cb}/web/session/authenticate"
+url = "http://{cb}/web/dataset/call_kw/g2p.reg.id/create"
+
+[odoo]
+base_url = "http://{odoo}/"
+database = "{DATABASE}"
+login = "admin"
+password_env = "RUNS_TEST_ODOO_PASSWORD"
+"#,
+                mts = mts.base_url(),
+                odoo = registry_path.addr(),
+            ),
+        )
+        .expect("the configuration is written");
+        Self {
+            registry_clock,
+            odoo,
+            mts,
+            registry_path,
+            callback_path,
+            dir,
+            config,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(omc_binary());
+        cmd.args(args)
+            .env("RUNS_TEST_ODOO_PASSWORD", "admin")
+            .env("RUNS_TEST_CALLBACK_PASSWORD", "admin")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    fn config(&self) -> &str {
+        self.config.to_str().expect("a UTF-8 path")
+    }
+
+    /// Runs `omc` with `args` to its end: (success, stdout, stderr).
+    async fn omc(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.command(args).output().await.expect("omc runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// One run to its end; its report.
+    async fn run_once(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["run", self.config(), "--once"];
+        args.extend(extra);
+        let (ok, stdout, stderr) = self.omc(&args).await;
+        assert!(ok, "omc run failed: {stderr}");
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+
+    fn spawn_run(&self) -> Child {
+        self.command(&["run", self.config(), "--once"])
+            .spawn()
+            .expect("omc starts")
+    }
+
+    /// The registrant ids MTS received, in all requests from the `from`-th on.
+    fn received_since(&self, from: usize) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.mts.received()[from..]
+            .iter()
+            .flat_map(|r| r.authdata.iter())
+            .filter_map(|record| record.0.get("id").and_then(Value::as_i64))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The runs in the ledger, as `omc status --json` gives them (newest first).
+    async fn runs(&self) -> Vec<Value> {
+        let (ok, stdout, stderr) = self.omc(&["status", self.config(), "--json"]).await;
+        assert!(ok, "omc status failed: {stderr}");
+        let status: Value = serde_json::from_str(stdout.trim()).expect("status is JSON");
+        status["runs"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Every registrant of `ids` holds exactly one token id, the one its VID gives, and no VID.
+    fn assert_tokenised_once(&self, vids: &BTreeMap<i64, Vid>) {
+        for (id, vid) in vids {
+            let rows = self.odoo.reg_ids_of(RegistrantId(*id));
+            let tokens: Vec<_> = rows
+                .iter()
+                .filter(|r| r.id_type == "MOSIP UIN TOKEN")
+                .collect();
+            assert_eq!(
+                tokens.len(),
+                1,
+                "registrant {id}: {} token ids",
+                tokens.len()
+            );
+            assert_eq!(
+                tokens[0].value,
+                mock_token(vid, PARTNER).expose(),
+                "registrant {id}: the wrong token"
+            );
+            assert!(
+                rows.iter().all(|r| r.id_type != "MOSIP VID"),
+                "registrant {id} keeps its VID beside its token"
+            );
+        }
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn vids_of(seeds: &[RegistrantSeed]) -> BTreeMap<i64, Vid> {
+    seeds
+        .iter()
+        .filter_map(|s| Some((s.id.0, s.vid.clone()?)))
+        .collect()
+}
+
+/// Polls `done` every 10 ms until it holds, failing after 20 s.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
+    let mut seeds: Vec<RegistrantSeed> = synthetic(20, 11).collect();
+    seeds[2].fields.0.remove("gender");
+    let mut no_vid = synthetic_one(23, 11);
+    no_vid.vid = None;
+    seeds.push(no_vid);
+    let stage = Stage::new("delta", seeds.clone(), None).await;
+
+    let first = stage.run_once(&[]).await;
+    assert_eq!(first["kind"], "full");
+    assert_eq!(first["tokenised"], 19);
+    assert_eq!(first["failed"]["ATS-REQ-011"], 1);
+    let mut expected: Vec<i64> = (1..=20).filter(|id| *id != 3).collect();
+    assert_eq!(
+        stage.received_since(0),
+        expected,
+        "registrant 3 is held back"
+    );
+
+    // New registrants, and one that only gained a VID id (its own write_date is unchanged);
+    // the callbacks of this run are lost (MTS cannot connect).
+    stage
+        .registry_clock
+        .set(Timestamp::now().plus_seconds(3_600));
+    let requests = stage.mts.received().len();
+    stage
+        .odoo
+        .seed([synthetic_one(21, 11), synthetic_one(22, 11)]);
+    let new_vid = Vid::new("4918350000000923");
+    let registry = common::admin_registry(&stage.odoo);
+    registry
+        .store_vids(&[(RegistrantId(23), new_vid.clone())])
+        .await
+        .expect("a VID id is added");
+    stage.callback_path.cut(true);
+    let second = stage.run_once(&[]).await;
+    assert_eq!(second["kind"], "delta");
+    assert_eq!(
+        stage.received_since(requests),
+        [21, 22, 23],
+        "only what changed"
+    );
+    assert_eq!(second["pending"], 3);
+    assert_eq!(
+        second["failed_unchanged"], 0,
+        "registrant 3 is outside the window"
+    );
+
+    // Registrant 3's record is fixed; the callbacks come back.
+    stage.callback_path.cut(false);
+    let requests = stage.mts.received().len();
+    stage
+        .registry_clock
+        .set(Timestamp::now().plus_seconds(7_200));
+    stage
+        .odoo
+        .client("admin", "admin")
+        .execute_kw(
+            "res.partner",
+            "write",
+            json!([[3], {"gender": "Female"}]),
+            json!({}),
+        )
+        .await
+        .expect("the record is fixed");
+    let third = stage.run_once(&[]).await;
+    assert_eq!(third["kind"], "delta");
+    expected = vec![3, 21, 22, 23];
+    assert_eq!(
+        stage.received_since(requests),
+        expected,
+        "the fixed and the pending: {third}"
+    );
+    assert_eq!(third["tokenised"], 4);
+    assert_eq!(third["pending"], 0);
+
+    let mut vids = vids_of(&seeds);
+    vids.extend(vids_of(&[synthetic_one(21, 11), synthetic_one(22, 11)]));
+    vids.insert(23, new_vid);
+    stage.assert_tokenised_once(&vids);
+
+    let runs = stage.runs().await;
+    let seen: Vec<(i64, &str, &str)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_i64().unwrap(),
+                r["kind"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (3, "delta", "completed"),
+            (2, "delta", "completed"),
+            (1, "full", "completed")
+        ]
+    );
+    let (ok, text, _) = stage.omc(&["status", stage.config()]).await;
+    assert!(ok && text.contains("next run: delta"), "{text}");
+}
+
+/// Kills `omc` at a point, runs it again, and checks that every registrant ends tokenised
+/// exactly once and the killed run shows as interrupted.
+async fn killed_then_rerun(stage: &Stage, vids: &BTreeMap<i64, Vid>, mut child: Child) {
+    child.kill().await.expect("SIGKILL");
+    let report = stage.run_once(&[]).await;
+    assert_eq!(report["pending"], 0, "{report}");
+    stage.assert_tokenised_once(vids);
+    let runs = stage.runs().await;
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1]["outcome"], "interrupted", "{:?}", runs[1]);
+    assert_eq!(runs[0]["outcome"], "completed");
+}
+
+#[tokio::test]
+async fn killed_right_after_a_submission() {
+    let seeds: Vec<RegistrantSeed> = synthetic(100, 12).collect();
+    let slow = MtsEmulator::builder()
+        .partner_id(PARTNER)
+        .record_delay(Duration::from_millis(5))
+        .start()
+        .await
+        .expect("MTS starts");
+    let stage = Stage::new("submitted", seeds.clone(), Some(slow)).await;
+    let child = stage.spawn_run();
+    until("MTS received a request", || {
+        !stage.mts.received().is_empty()
+    })
+    .await;
+    killed_then_rerun(&stage, &vids_of(&seeds), child).await;
+}
+
+#[tokio::test]
+async fn killed_after_tokens_are_stored_before_vids_are_removed() {
+    let seeds: Vec<RegistrantSeed> = synthetic(40, 13).collect();
+    let stage = Stage::new("stored", seeds.clone(), None).await;
+    stage.registry_path.hold("\"unlink\"", 0);
+    let child = stage.spawn_run();
+    until("OMC removes its first VIDs", || {
+        stage.registry_path.held() == 1
+    })
+    .await;
+    // The tokens are in the registry; the VIDs are not removed yet.
+    assert_eq!(stage.odoo.count_ids("MOSIP UIN TOKEN"), 40);
+    assert_eq!(stage.odoo.count_ids("MOSIP VID"), 40);
+    stage.registry_path.release(Release::Drop);
+    killed_then_rerun(&stage, &vids_of(&seeds), child).await;
+}
+
+#[tokio::test]
+async fn killed_during_vid_removal() {
+    let seeds: Vec<RegistrantSeed> = synthetic(100, 14).collect();
+    let stage = Stage::new("removing", seeds.clone(), None).await;
+    stage.registry_path.hold("\"unlink\"", 1);
+    let child = stage.spawn_run();
+    until("OMC removes its second set of VIDs", || {
+        stage.registry_path.held() == 1
+    })
+    .await;
+    // The held unlink reaches the registry after OMC is gone, as a request in flight would.
+    let mut child = child;
+    child.kill().await.expect("SIGKILL");
+    stage.registry_path.release(Release::Forward);
+    let report = stage.run_once(&[]).await;
+    assert_eq!(report["pending"], 0, "{report}");
+    stage.assert_tokenised_once(&vids_of(&seeds));
+    let runs = stage.runs().await;
+    assert_eq!(runs[1]["outcome"], "interrupted");
+}
+
+#[tokio::test]
+async fn a_csv_import_with_a_bad_row_changes_nothing_and_a_good_one_tokenises() {
+    let seeds: Vec<RegistrantSeed> = synthetic(6, 15)
+        .map(|mut s| {
+            if s.id.0 > 3 {
+                s.vid = None;
+            }
+            s
+        })
+        .collect();
+    let stage = Stage::new("csv", seeds, None).await;
+    let csv = stage.dir.join("vids.csv");
+    std::fs::write(
+        &csv,
+        "registrant id,vid\n4,4918350000000404\n5,4918350000000405\n99,4918350000000499\n",
+    )
+    .unwrap();
+    let csv = csv.to_str().unwrap().to_owned();
+    let (ok, stdout, stderr) = stage.omc(&["import", stage.config(), "--csv", &csv]).await;
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("row 3: registrant 99 does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("491835"),
+        "no VID in the message: {stderr}"
+    );
+    assert_eq!(stage.odoo.count_ids("MOSIP VID"), 3, "nothing written");
+    assert!(stage.mts.received().is_empty(), "nothing sent");
+
+    std::fs::write(
+        stage.dir.join("vids.csv"),
+        "4,4918350000000404\n5,4918350000000405\n",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = stage.omc(&["import", stage.config(), "--csv", &csv]).await;
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["kind"], "import");
+    assert_eq!(report["tokenised"], 2);
+    assert_eq!(
+        stage.received_since(0),
+        [4, 5],
+        "exactly the imported registrants"
+    );
+    assert_eq!(
+        stage.odoo.token_of(RegistrantId(4)),
+        Some(mock_token(&Vid::new("4918350000000404"), PARTNER))
+    );
+
+    let (ok, stdout, _) = stage.omc(&["import", stage.config(), "--ids", "1,2"]).await;
+    assert!(ok);
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["tokenised"], 2);
+    let runs = stage.runs().await;
+    assert!(runs.iter().all(|r| r["kind"] == "import"), "{runs:?}");
+    let (_, text, _) = stage.omc(&["status", stage.config()]).await;
+    assert!(
+        text.contains("next run: full"),
+        "imports never move the watermark: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_run_on_one_ledger_is_refused_naming_the_first() {
+    let seeds: Vec<RegistrantSeed> = synthetic(30, 16).collect();
+    let stage = Stage::new("lock", seeds, None).await;
+    stage.registry_path.hold("\"unlink\"", 0);
+    let mut first = stage.spawn_run();
+    until("the first run is under way", || {
+        stage.registry_path.held() == 1
+    })
+    .await;
+    let (ok, _, stderr) = stage.omc(&["import", stage.config(), "--ids", "1"]).await;
+    assert!(!ok);
+    let pid = first.id().expect("running");
+    assert!(
+        stderr.contains(&format!("process {pid} (omc run --once")),
+        "{stderr}"
+    );
+    let (ok, text, _) = stage.omc(&["status", stage.config()]).await;
+    assert!(
+        ok && text.contains(&format!("ledger held by process {pid}")),
+        "{text}"
+    );
+    stage.registry_path.release(Release::Forward);
+    let status = first.wait().await.expect("the first run ends");
+    assert!(status.success());
+}
