@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release --example bench -- --registrants N [--sink odoo|self-hosted]
 //!                                         [--latency-ms L] [--batch-size B] [--in-flight F]
-//!                                         [--poll-ms P] [--seed S] [--json]
+//!                                         [--poll-ms P] [--seed S] [--ledger FILE] [--json]
 //! ```
 //!
 //! The program starts itself twice more (the hidden flags `--serve-odoo N SEED` and
@@ -13,7 +13,9 @@
 //! its stdin closes; both are killed when the benchmark exits. The parent then runs one
 //! tokenisation as the demo does (`--sink odoo`, the default: MTS stores the tokens through
 //! Odoo's `call_kw`; `self-hosted`: bulk callbacks to OMC's receiver, served in this process)
-//! and counts the registry's tokens and VIDs over JSON-RPC. Batches of 500 with 2 in flight and
+//! and counts the registry's tokens and VIDs over JSON-RPC. With `--ledger FILE` the run is a
+//! full run of a `Runner` over a new SQLite run ledger in FILE (what `omc run --full` does),
+//! so that the ledger's cost shows against the same run without one. Batches of 500 with 2 in flight and
 //! OMC's default polling (20 ms after a submission, growing to 250 ms between polls; `--poll-ms`
 //! sets the longest wait) unless the flags say otherwise.
 //!
@@ -33,6 +35,8 @@ mod router;
 use common::{DATABASE, LOGIN, PASSWORD};
 use omc::connector::Connector;
 use omc::core::engine::WaitPolicy;
+use omc::core::ledger::SqliteLedger;
+use omc::core::runs::{RunRequest, RunSettings, Runner};
 use omc::core::{Engine, EngineSettings, IdTypes, RunReport};
 use omc::mts::emulator::MtsEmulator;
 use omc::odoo::OdooRegistry;
@@ -45,7 +49,8 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 const USAGE: &str = "usage: bench --registrants N [--sink odoo|self-hosted] [--latency-ms L] \
-                     [--batch-size B] [--in-flight F] [--poll-ms P] [--seed S] [--json]";
+                     [--batch-size B] [--in-flight F] [--poll-ms P] [--seed S] \
+                     [--ledger FILE] [--json]";
 
 struct Args {
     registrants: usize,
@@ -55,6 +60,7 @@ struct Args {
     in_flight: usize,
     poll_ms: u64,
     seed: u64,
+    ledger: Option<std::path::PathBuf>,
     json: bool,
 }
 
@@ -67,6 +73,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         in_flight: 2,
         poll_ms: 250,
         seed: 7,
+        ledger: None,
         json: false,
     };
     while let Some(flag) = it.next() {
@@ -87,6 +94,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     "--in-flight" => args.in_flight = number()? as usize,
                     "--poll-ms" => args.poll_ms = number()?,
                     "--seed" => args.seed = number()?,
+                    "--ledger" => args.ledger = Some(value.clone().into()),
                     "--sink" => {
                         args.self_hosted = match value.as_str() {
                             "odoo" => false,
@@ -296,6 +304,7 @@ fn summary(args: &Args, m: &Measured) -> Value {
     };
     json!({
         "sink": if args.self_hosted { "self-hosted" } else { "odoo" },
+        "ledger": args.ledger.is_some(),
         "registrants": args.registrants,
         "tokenized": m.report.tokenised,
         "seconds": m.seconds,
@@ -333,7 +342,10 @@ async fn run(args: &Args) -> Result<bool, String> {
     let cpu_before = cpu_seconds(ticks);
     let emulators_before = (odoo.cpu_seconds(ticks), mts.cpu_seconds(ticks));
     let started = Instant::now();
-    let report = engine.run_once().await.map_err(|e| format!("run: {e}"))?;
+    let report = match &args.ledger {
+        None => engine.run_once().await.map_err(|e| format!("run: {e}"))?,
+        Some(path) => with_ledger(engine, path).await?,
+    };
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_seconds(ticks) - cpu_before;
     let emulators_cpu_seconds = (
@@ -362,6 +374,24 @@ async fn run(args: &Args) -> Result<bool, String> {
     }
     let n = args.registrants as u64;
     Ok(measured.report.tokenised == n && measured.tokens == n && measured.vids == 0)
+}
+
+/// One full run of a `Runner` over a new SQLite ledger at `path`.
+async fn with_ledger(engine: Engine, path: &std::path::Path) -> Result<RunReport, String> {
+    for stale in [path.to_owned(), path.with_extension("sqlite-wal")] {
+        let _ = std::fs::remove_file(stale);
+    }
+    let ledger = SqliteLedger::open(path).map_err(|e| format!("ledger: {e}"))?;
+    let runner = Runner::new(engine, Arc::new(ledger), RunSettings::default());
+    let lock = runner.lock("bench").await.map_err(|e| e.to_string())?;
+    let end = runner
+        .run(&lock, RunRequest::Full)
+        .await
+        .map_err(|e| format!("run: {e}"))?;
+    match end.error {
+        None => Ok(end.report),
+        Some(e) => Err(format!("run: {e}")),
+    }
 }
 
 #[tokio::main]

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::command::Omc;
 use common::proxy::{Proxy, Release};
 use common::{DATABASE, PARTNER};
 use omc::core::fixture::{RegistrantSeed, synthetic, synthetic_one};
@@ -15,28 +16,10 @@ use omc::mts::emulator::{MtsEmulator, RunningMts};
 use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::time::Instant;
-
-/// The `omc` example as built by `cargo test` (beside this test's binary).
-fn omc_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's path");
-    let debug = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let omc = debug.join("examples").join("omc");
-    assert!(
-        omc.exists(),
-        "{} is missing: `cargo test --workspace` builds the examples",
-        omc.display()
-    );
-    omc
-}
 
 /// Both emulators, a proxy in front of the registry for OMC, another in front of it for MTS's
 /// callbacks, and a configuration file (with its ledger) in a directory of its own.
@@ -48,8 +31,7 @@ struct Stage {
     mts: RunningMts,
     registry_path: Proxy,
     callback_path: Proxy,
-    dir: PathBuf,
-    config: PathBuf,
+    omc: Omc,
 }
 
 impl Stage {
@@ -73,14 +55,10 @@ impl Stage {
         };
         let registry_path = Proxy::start(odoo.local_addr()).await;
         let callback_path = Proxy::start(odoo.local_addr()).await;
-        let dir = std::env::temp_dir().join(format!("omc-runs-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a test directory");
-        let config = dir.join("connector.toml");
         let cb = callback_path.addr();
-        std::fs::write(
-            &config,
-            format!(
+        let omc = Omc::new(
+            &format!("runs-{name}"),
+            &format!(
                 r#"name = "runs-test"
 mts_url = "{mts}"
 job_type = "recurring"
@@ -109,59 +87,19 @@ password_env = "RUNS_TEST_ODOO_PASSWORD"
                 mts = mts.base_url(),
                 odoo = registry_path.addr(),
             ),
-        )
-        .expect("the configuration is written");
+            &[
+                ("RUNS_TEST_ODOO_PASSWORD", "admin"),
+                ("RUNS_TEST_CALLBACK_PASSWORD", "admin"),
+            ],
+        );
         Self {
             registry_clock,
             odoo,
             mts,
             registry_path,
             callback_path,
-            dir,
-            config,
+            omc,
         }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(omc_binary());
-        cmd.args(args)
-            .env("RUNS_TEST_ODOO_PASSWORD", "admin")
-            .env("RUNS_TEST_CALLBACK_PASSWORD", "admin")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        cmd
-    }
-
-    fn config(&self) -> &str {
-        self.config.to_str().expect("a UTF-8 path")
-    }
-
-    /// Runs `omc` with `args` to its end: (success, stdout, stderr).
-    async fn omc(&self, args: &[&str]) -> (bool, String, String) {
-        let out = self.command(args).output().await.expect("omc runs");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    /// One run to its end; its report.
-    async fn run_once(&self, extra: &[&str]) -> Value {
-        let mut args = vec!["run", self.config(), "--once"];
-        args.extend(extra);
-        let (ok, stdout, stderr) = self.omc(&args).await;
-        assert!(ok, "omc run failed: {stderr}");
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-    }
-
-    fn spawn_run(&self) -> Child {
-        self.command(&["run", self.config(), "--once"])
-            .spawn()
-            .expect("omc starts")
     }
 
     /// The registrant ids MTS received, in all requests from the `from`-th on.
@@ -173,14 +111,6 @@ password_env = "RUNS_TEST_ODOO_PASSWORD"
             .collect();
         ids.sort_unstable();
         ids
-    }
-
-    /// The runs in the ledger, as `omc status --json` gives them (newest first).
-    async fn runs(&self) -> Vec<Value> {
-        let (ok, stdout, stderr) = self.omc(&["status", self.config(), "--json"]).await;
-        assert!(ok, "omc status failed: {stderr}");
-        let status: Value = serde_json::from_str(stdout.trim()).expect("status is JSON");
-        status["runs"].as_array().cloned().unwrap_or_default()
     }
 
     /// Every registrant of `ids` holds exactly one token id, the one its VID gives, and no VID.
@@ -210,12 +140,6 @@ password_env = "RUNS_TEST_ODOO_PASSWORD"
     }
 }
 
-impl Drop for Stage {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn vids_of(seeds: &[RegistrantSeed]) -> BTreeMap<i64, Vid> {
     seeds
         .iter()
@@ -241,7 +165,7 @@ async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
     seeds.push(no_vid);
     let stage = Stage::new("delta", seeds.clone(), None).await;
 
-    let first = stage.run_once(&[]).await;
+    let first = stage.omc.run_once(&[]).await;
     assert_eq!(first["kind"], "full");
     assert_eq!(first["tokenised"], 19);
     assert_eq!(first["failed"]["ATS-REQ-011"], 1);
@@ -268,7 +192,7 @@ async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
         .await
         .expect("a VID id is added");
     stage.callback_path.cut(true);
-    let second = stage.run_once(&[]).await;
+    let second = stage.omc.run_once(&[]).await;
     assert_eq!(second["kind"], "delta");
     assert_eq!(
         stage.received_since(requests),
@@ -298,7 +222,7 @@ async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
         )
         .await
         .expect("the record is fixed");
-    let third = stage.run_once(&[]).await;
+    let third = stage.omc.run_once(&[]).await;
     assert_eq!(third["kind"], "delta");
     expected = vec![3, 21, 22, 23];
     assert_eq!(
@@ -314,16 +238,10 @@ async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
     vids.insert(23, new_vid);
     stage.assert_tokenised_once(&vids);
 
-    let runs = stage.runs().await;
+    let runs = stage.omc.run_list().await;
     let seen: Vec<(i64, &str, &str)> = runs
         .iter()
-        .map(|r| {
-            (
-                r["id"].as_i64().unwrap(),
-                r["kind"].as_str().unwrap(),
-                r["outcome"].as_str().unwrap(),
-            )
-        })
+        .map(|(id, kind, outcome)| (*id, kind.as_str(), outcome.as_str()))
         .collect();
     assert_eq!(
         seen,
@@ -333,7 +251,7 @@ async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
             (1, "full", "completed")
         ]
     );
-    let (ok, text, _) = stage.omc(&["status", stage.config()]).await;
+    let (ok, text, _) = stage.omc.run(&["status", stage.omc.config()]).await;
     assert!(ok && text.contains("next run: delta"), "{text}");
 }
 
@@ -341,10 +259,10 @@ async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
 /// exactly once and the killed run shows as interrupted.
 async fn killed_then_rerun(stage: &Stage, vids: &BTreeMap<i64, Vid>, mut child: Child) {
     child.kill().await.expect("SIGKILL");
-    let report = stage.run_once(&[]).await;
+    let report = stage.omc.run_once(&[]).await;
     assert_eq!(report["pending"], 0, "{report}");
     stage.assert_tokenised_once(vids);
-    let runs = stage.runs().await;
+    let runs = stage.omc.runs().await;
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[1]["outcome"], "interrupted", "{:?}", runs[1]);
     assert_eq!(runs[0]["outcome"], "completed");
@@ -360,7 +278,7 @@ async fn killed_right_after_a_submission() {
         .await
         .expect("MTS starts");
     let stage = Stage::new("submitted", seeds.clone(), Some(slow)).await;
-    let child = stage.spawn_run();
+    let child = stage.omc.spawn_run();
     until("MTS received a request", || {
         !stage.mts.received().is_empty()
     })
@@ -373,7 +291,7 @@ async fn killed_after_tokens_are_stored_before_vids_are_removed() {
     let seeds: Vec<RegistrantSeed> = synthetic(40, 13).collect();
     let stage = Stage::new("stored", seeds.clone(), None).await;
     stage.registry_path.hold("\"unlink\"", 0);
-    let child = stage.spawn_run();
+    let child = stage.omc.spawn_run();
     until("OMC removes its first VIDs", || {
         stage.registry_path.held() == 1
     })
@@ -390,7 +308,7 @@ async fn killed_during_vid_removal() {
     let seeds: Vec<RegistrantSeed> = synthetic(100, 14).collect();
     let stage = Stage::new("removing", seeds.clone(), None).await;
     stage.registry_path.hold("\"unlink\"", 1);
-    let child = stage.spawn_run();
+    let child = stage.omc.spawn_run();
     until("OMC removes its second set of VIDs", || {
         stage.registry_path.held() == 1
     })
@@ -399,10 +317,10 @@ async fn killed_during_vid_removal() {
     let mut child = child;
     child.kill().await.expect("SIGKILL");
     stage.registry_path.release(Release::Forward);
-    let report = stage.run_once(&[]).await;
+    let report = stage.omc.run_once(&[]).await;
     assert_eq!(report["pending"], 0, "{report}");
     stage.assert_tokenised_once(&vids_of(&seeds));
-    let runs = stage.runs().await;
+    let runs = stage.omc.runs().await;
     assert_eq!(runs[1]["outcome"], "interrupted");
 }
 
@@ -417,14 +335,17 @@ async fn a_csv_import_with_a_bad_row_changes_nothing_and_a_good_one_tokenises() 
         })
         .collect();
     let stage = Stage::new("csv", seeds, None).await;
-    let csv = stage.dir.join("vids.csv");
+    let csv = stage.omc.dir().join("vids.csv");
     std::fs::write(
         &csv,
         "registrant id,vid\n4,4918350000000404\n5,4918350000000405\n99,4918350000000499\n",
     )
     .unwrap();
     let csv = csv.to_str().unwrap().to_owned();
-    let (ok, stdout, stderr) = stage.omc(&["import", stage.config(), "--csv", &csv]).await;
+    let (ok, stdout, stderr) = stage
+        .omc
+        .run(&["import", stage.omc.config(), "--csv", &csv])
+        .await;
     assert!(!ok, "{stdout}");
     assert!(
         stderr.contains("row 3: registrant 99 does not exist"),
@@ -438,11 +359,14 @@ async fn a_csv_import_with_a_bad_row_changes_nothing_and_a_good_one_tokenises() 
     assert!(stage.mts.received().is_empty(), "nothing sent");
 
     std::fs::write(
-        stage.dir.join("vids.csv"),
+        stage.omc.dir().join("vids.csv"),
         "4,4918350000000404\n5,4918350000000405\n",
     )
     .unwrap();
-    let (ok, stdout, stderr) = stage.omc(&["import", stage.config(), "--csv", &csv]).await;
+    let (ok, stdout, stderr) = stage
+        .omc
+        .run(&["import", stage.omc.config(), "--csv", &csv])
+        .await;
     assert!(ok, "{stderr}");
     let report: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["kind"], "import");
@@ -457,13 +381,16 @@ async fn a_csv_import_with_a_bad_row_changes_nothing_and_a_good_one_tokenises() 
         Some(mock_token(&Vid::new("4918350000000404"), PARTNER))
     );
 
-    let (ok, stdout, _) = stage.omc(&["import", stage.config(), "--ids", "1,2"]).await;
+    let (ok, stdout, _) = stage
+        .omc
+        .run(&["import", stage.omc.config(), "--ids", "1,2"])
+        .await;
     assert!(ok);
     let report: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["tokenised"], 2);
-    let runs = stage.runs().await;
+    let runs = stage.omc.runs().await;
     assert!(runs.iter().all(|r| r["kind"] == "import"), "{runs:?}");
-    let (_, text, _) = stage.omc(&["status", stage.config()]).await;
+    let (_, text, _) = stage.omc.run(&["status", stage.omc.config()]).await;
     assert!(
         text.contains("next run: full"),
         "imports never move the watermark: {text}"
@@ -475,19 +402,22 @@ async fn a_second_run_on_one_ledger_is_refused_naming_the_first() {
     let seeds: Vec<RegistrantSeed> = synthetic(30, 16).collect();
     let stage = Stage::new("lock", seeds, None).await;
     stage.registry_path.hold("\"unlink\"", 0);
-    let mut first = stage.spawn_run();
+    let mut first = stage.omc.spawn_run();
     until("the first run is under way", || {
         stage.registry_path.held() == 1
     })
     .await;
-    let (ok, _, stderr) = stage.omc(&["import", stage.config(), "--ids", "1"]).await;
+    let (ok, _, stderr) = stage
+        .omc
+        .run(&["import", stage.omc.config(), "--ids", "1"])
+        .await;
     assert!(!ok);
     let pid = first.id().expect("running");
     assert!(
         stderr.contains(&format!("process {pid} (omc run --once")),
         "{stderr}"
     );
-    let (ok, text, _) = stage.omc(&["status", stage.config()]).await;
+    let (ok, text, _) = stage.omc.run(&["status", stage.omc.config()]).await;
     assert!(
         ok && text.contains(&format!("ledger held by process {pid}")),
         "{text}"

@@ -371,6 +371,23 @@ fn the_environment_overlays_and_can_configure_alone() {
         ConnectorConfig::from_text(VALID, Format::Toml, "t.toml", &Environment::from_vars(vars))
             .unwrap();
     assert_eq!(c.batch_size, 42);
+
+    // A variable named as a secret's source is not an override, however it is spelled, and
+    // OMC_REAL_* belong to the opt-in tests against real systems.
+    let text = VALID.replace("\"ODOO_PW\"", "\"OMC_ODOO_PASSWORD\"");
+    assert!(
+        text.contains("OMC_ODOO_PASSWORD"),
+        "the fixture names ODOO_PW"
+    );
+    let vars = [
+        ("OMC_ODOO_PASSWORD", PASSWORD),
+        ("MTS_ODOO_PW", PASSWORD),
+        ("BASIC", HEADER_SECRET),
+        ("OMC_REAL_ODOO_URL", "http://127.0.0.1:18069/"),
+    ];
+    let c =
+        ConnectorConfig::from_text(&text, Format::Toml, "t.toml", &Environment::from_vars(vars));
+    assert!(c.is_ok(), "{:?}", c.err().map(|e| e.to_string()));
 }
 
 /// A `tracing` writer into a shared buffer.

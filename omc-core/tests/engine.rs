@@ -442,3 +442,50 @@ async fn status_polls_start_fast_and_slow_down_to_the_poll_interval() {
     );
     assert!(asked.len() < 50, "{} polls for a 10 s batch", asked.len());
 }
+
+/// A seeder whose callbacks are lost: `processed` at the first status, then
+/// `error_making_callback_request`, as MTS reports a callback it could not make.
+#[derive(Debug)]
+struct CallbacksFail {
+    inner: Arc<MemorySeeder>,
+    asked: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenSeeder for CallbacksFail {
+    async fn submit(&self, r: &SeedRequest, d: &Delivery) -> Result<RequestId, SeederError> {
+        self.inner.submit(r, d).await
+    }
+    async fn status(&self, _id: &RequestId) -> Result<RequestStatus, SeederError> {
+        Ok(match self.asked.fetch_add(1, Ordering::SeqCst) {
+            0 => RequestStatus::Processed,
+            _ => RequestStatus::ErrorMakingCallbackRequest,
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn reading_back_stops_waiting_once_mts_says_the_callbacks_failed() {
+    let registry = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(20, 3),
+    ));
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let inner = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
+    inner.lose_deliveries(true);
+    let seeder = Arc::new(CallbacksFail {
+        inner,
+        asked: AtomicUsize::new(0),
+    });
+    let settings = small_batches();
+    let readback = settings.wait.readback_deadline(20);
+    let engine = Engine::new(registry, seeder, sink, settings);
+    let started = Instant::now();
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.pending, 20);
+    let took = started.elapsed();
+    assert!(
+        took < readback / 10,
+        "waited {took:?} of the {readback:?} read-back deadline"
+    );
+}

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub(crate) mod command;
 pub(crate) mod proxy;
+pub(crate) mod real;
 
 use omc::core::IdTypes;
 use omc::core::engine::WaitPolicy;

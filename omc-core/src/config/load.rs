@@ -70,11 +70,20 @@ pub fn parse_text(text: &str, format: Format, source: &str) -> Result<Value, Con
 /// `callback.timeout_seconds`; values that read as JSON (numbers, booleans, lists) are taken as
 /// such. `OMC_ODOO__PASSWORD` (and every `…__PASSWORD`, `…__BEARER_TOKEN`) names itself as the
 /// secret's source, so its value never enters the tree.
+///
+/// Not overrides: a variable the configuration names as a secret's source
+/// (`password_env = "OMC_ODOO_PASSWORD"`, `{ env = "OMC_TOKEN" }`), and `OMC_REAL_*`, reserved
+/// for the opt-in tests against real systems.
 pub fn overlay_env(tree: &mut Value, env: &Environment) {
     if !tree.is_object() {
         return;
     }
+    let mut named = Vec::new();
+    secret_sources(tree, &mut named);
     for (name, raw) in env.vars() {
+        if name.starts_with("OMC_REAL_") || named.iter().any(|n| n == name) {
+            continue;
+        }
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             continue;
         };
@@ -103,6 +112,24 @@ pub fn overlay_env(tree: &mut Value, env: &Environment) {
                 .unwrap_or_else(|| Value::String(raw.to_owned()));
             map.insert(last.clone(), value);
         }
+    }
+}
+
+/// The variable names a tree gives as secrets' sources (`*_env` settings and `{ env = ... }`).
+fn secret_sources(tree: &Value, out: &mut Vec<String>) {
+    match tree {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    Value::String(name) if key == "env" || key.ends_with("_env") => {
+                        out.push(name.clone());
+                    }
+                    other => secret_sources(other, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| secret_sources(v, out)),
+        _ => {}
     }
 }
 

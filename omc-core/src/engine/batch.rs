@@ -143,7 +143,8 @@ impl Batch {
         );
         let written: BTreeMap<RegistrantId, WriteDates> =
             ids.iter().copied().zip(written).collect();
-        let (tokenised, failed, pending) = read_back(ctx, ids, status, &mut outcome).await;
+        let (tokenised, failed, pending) =
+            read_back(ctx, &request_id, ids, status, &mut outcome).await;
         outcome.tokenised = tokenised.len() as u64;
         // Read-back sinks keep the trait's default, which does nothing.
         ctx.sink.results_settled(&tokenised).await;
@@ -233,6 +234,7 @@ type ReadBack = (
 /// failed, or the deadline passes. Counts the failed and the pending.
 async fn read_back(
     ctx: &BatchContext,
+    request: &RequestId,
     ids: Vec<RegistrantId>,
     status: Option<RequestStatus>,
     outcome: &mut BatchOutcome,
@@ -245,7 +247,7 @@ async fn read_back(
     let mut failed = Vec::new();
     // Callbacks come after `processed`; after a callback error or a forgotten request, what
     // arrived has arrived, so one read is enough.
-    let patient = matches!(
+    let mut patient = matches!(
         status,
         Some(RequestStatus::Processed | RequestStatus::ProcessedWithErrors)
     );
@@ -284,6 +286,15 @@ async fn read_back(
             break;
         }
         sleep(polls.next().unwrap_or(wait.poll_interval)).await;
+        // MTS says `processed` before it calls back, and `error_making_callback_request` once
+        // a callback could not be made: the rest of the request's callbacks never come. Read
+        // once more, then stop waiting.
+        if let Ok(RequestStatus::ErrorMakingCallbackRequest | RequestStatus::Gone) =
+            ctx.seeder.status(request).await
+        {
+            tracing::info!(%request, "MTS could not make the callbacks; not waiting for them");
+            patient = false;
+        }
     }
     if !remaining.is_empty() {
         tracing::info!(

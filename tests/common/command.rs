@@ -1,0 +1,143 @@
+//! The `omc` command as an operator runs it: the example binary built beside the test, started
+//! as a process with a configuration file (and its run ledger) in a directory of its own.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+/// How long one `omc` command may take in a test.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The `omc` example as built by `cargo test` or `cargo build --example omc` (beside the test's
+/// binary, in the same target directory).
+pub(crate) fn omc_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let omc = profile.join("examples").join("omc");
+    assert!(
+        omc.exists(),
+        "{} is missing: `cargo test --workspace` or `cargo build --example omc` builds it",
+        omc.display()
+    );
+    omc
+}
+
+/// A connector's configuration file in a directory of its own (removed when dropped), and the
+/// environment `omc` gets: the variables its `*_env` settings name.
+#[derive(Debug)]
+pub(crate) struct Omc {
+    dir: PathBuf,
+    config: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Omc {
+    /// Writes `toml` as `connector.toml` in a new directory named after `name`.
+    pub(crate) fn new(name: &str, toml: &str, env: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!("omc-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a test directory");
+        let config = dir.join("connector.toml");
+        std::fs::write(&config, toml).expect("the configuration is written");
+        Self {
+            dir,
+            config,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    /// The directory holding the configuration and the ledger.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The configuration file's path.
+    pub(crate) fn config(&self) -> &str {
+        self.config.to_str().expect("a UTF-8 path")
+    }
+
+    /// `omc args`, with no `OMC_*` variable of the test's own environment and no `RUST_LOG`.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(omc_binary());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("OMC_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs `omc args` to its end: (success, stdout, stderr).
+    pub(crate) async fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = tokio::time::timeout(COMMAND_TIMEOUT, self.command(args).output())
+            .await
+            .unwrap_or_else(|_| panic!("omc {args:?} took over {COMMAND_TIMEOUT:?}"))
+            .expect("omc runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `omc run CONFIG --once extra…` to its end; its report.
+    pub(crate) async fn run_once(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["run", self.config(), "--once"];
+        args.extend(extra);
+        let (ok, stdout, stderr) = self.run(&args).await;
+        assert!(ok, "omc run failed: {stderr}");
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+
+    /// `omc run CONFIG --once`, started and left running.
+    pub(crate) fn spawn_run(&self) -> Child {
+        self.command(&["run", self.config(), "--once"])
+            .spawn()
+            .expect("omc starts")
+    }
+
+    /// The runs in the ledger, as `omc status --json` gives them (newest first).
+    pub(crate) async fn runs(&self) -> Vec<Value> {
+        let (ok, stdout, stderr) = self.run(&["status", self.config(), "--json"]).await;
+        assert!(ok, "omc status failed: {stderr}");
+        let status: Value = serde_json::from_str(stdout.trim()).expect("status is JSON");
+        status["runs"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Each run's (number, kind, outcome), newest first.
+    pub(crate) async fn run_list(&self) -> Vec<(i64, String, String)> {
+        self.runs()
+            .await
+            .iter()
+            .map(|r| {
+                let text = |key: &str| r[key].as_str().unwrap_or_default().to_owned();
+                (
+                    r["id"].as_i64().unwrap_or_default(),
+                    text("kind"),
+                    text("outcome"),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Omc {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
