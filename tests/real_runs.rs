@@ -439,19 +439,13 @@ async fn scenario(stack: RealStack, registry: Registry) {
     expected.insert(held_back, Expect::Tokenised(vid));
     assert_registry(&registry, partner, &expected).await;
 
-    let runs = connector.run_list().await;
-    let seen: Vec<(i64, &str, &str)> = runs
-        .iter()
-        .map(|(id, kind, outcome)| (*id, kind.as_str(), outcome.as_str()))
-        .collect();
-    assert_eq!(
-        seen,
-        [
+    connector
+        .assert_runs(&[
             (3, "delta", "completed"),
             (2, "delta", "completed"),
-            (1, "full", "completed")
-        ]
-    );
+            (1, "full", "completed"),
+        ])
+        .await;
     let (ok, text, _) = connector.run(&["status", connector.config()]).await;
     assert!(ok && text.contains("next run: delta"), "{text}");
 }

@@ -238,19 +238,14 @@ async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
     vids.insert(23, new_vid);
     stage.assert_tokenised_once(&vids);
 
-    let runs = stage.omc.run_list().await;
-    let seen: Vec<(i64, &str, &str)> = runs
-        .iter()
-        .map(|(id, kind, outcome)| (*id, kind.as_str(), outcome.as_str()))
-        .collect();
-    assert_eq!(
-        seen,
-        [
+    stage
+        .omc
+        .assert_runs(&[
             (3, "delta", "completed"),
             (2, "delta", "completed"),
-            (1, "full", "completed")
-        ]
-    );
+            (1, "full", "completed"),
+        ])
+        .await;
     let (ok, text, _) = stage.omc.run(&["status", stage.omc.config()]).await;
     assert!(ok && text.contains("next run: delta"), "{text}");
 }

@@ -119,20 +119,21 @@ impl Omc {
         status["runs"].as_array().cloned().unwrap_or_default()
     }
 
-    /// Each run's (number, kind, outcome), newest first.
-    pub(crate) async fn run_list(&self) -> Vec<(i64, String, String)> {
-        self.runs()
-            .await
+    /// Asserts each run's (number, kind, outcome) in the ledger, newest first.
+    pub(crate) async fn assert_runs(&self, expected: &[(i64, &str, &str)]) {
+        let runs = self.runs().await;
+        let seen: Vec<(i64, &str, &str)> = runs
             .iter()
             .map(|r| {
-                let text = |key: &str| r[key].as_str().unwrap_or_default().to_owned();
+                let text = |key: &str| r[key].as_str().unwrap_or_default();
                 (
                     r["id"].as_i64().unwrap_or_default(),
                     text("kind"),
                     text("outcome"),
                 )
             })
-            .collect()
+            .collect();
+        assert_eq!(seen, expected, "the runs in the ledger");
     }
 }
 

@@ -203,6 +203,39 @@ impl MemoryRegistry {
         (with(&self.id_types.token), with(&self.id_types.vid))
     }
 
+    /// Stores each value as its registrant's id of `id_type`: one id per type; the same value
+    /// again changes nothing; another value (or an id of the type without one) is a conflict;
+    /// a registrant that does not exist or is archived is missing.
+    fn store_ids(&self, id_type: &str, values: &[(RegistrantId, &str)]) -> StoreReport {
+        let now = self.now();
+        let mut partners = self.write();
+        let mut report = StoreReport::default();
+        for (id, value) in values {
+            let Some(p) = partners.get_mut(&id.0) else {
+                report.missing.push(*id);
+                continue;
+            };
+            if p.fields.get("active") == Some(&Value::Bool(false)) {
+                report.missing.push(*id);
+                continue;
+            }
+            match p.id_of_type(id_type) {
+                Some(held) if held == *value => report.unchanged += 1,
+                Some(_) => report.conflicts.push(*id),
+                None if p.holds_type(id_type) => report.conflicts.push(*id),
+                None => {
+                    p.ids.push(RegId {
+                        id_type: id_type.to_owned(),
+                        value: Some((*value).to_owned()),
+                        written: now.clone(),
+                    });
+                    report.stored += 1;
+                }
+            }
+        }
+        report
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<i64, Partner>> {
         self.partners.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -276,33 +309,9 @@ impl Registry for MemoryRegistry {
         &self,
         tokens: &[(RegistrantId, Token)],
     ) -> Result<StoreReport, RegistryError> {
-        let now = self.now();
-        let mut partners = self.write();
-        let mut report = StoreReport::default();
-        for (id, token) in tokens {
-            let Some(p) = partners.get_mut(&id.0) else {
-                report.missing.push(*id);
-                continue;
-            };
-            if p.fields.get("active") == Some(&Value::Bool(false)) {
-                report.missing.push(*id);
-                continue;
-            }
-            match p.id_of_type(&self.id_types.token) {
-                Some(held) if held == token.expose() => report.unchanged += 1,
-                Some(_) => report.conflicts.push(*id),
-                None if p.holds_type(&self.id_types.token) => report.conflicts.push(*id),
-                None => {
-                    p.ids.push(RegId {
-                        id_type: self.id_types.token.clone(),
-                        value: Some(token.expose().to_owned()),
-                        written: now.clone(),
-                    });
-                    report.stored += 1;
-                }
-            }
-        }
-        Ok(report)
+        let values: Vec<(RegistrantId, &str)> =
+            tokens.iter().map(|(id, t)| (*id, t.expose())).collect();
+        Ok(self.store_ids(&self.id_types.token, &values))
     }
 
     async fn store_vids(&self, vids: &[(RegistrantId, Vid)]) -> Result<StoreReport, RegistryError> {
@@ -319,33 +328,9 @@ impl Registry for MemoryRegistry {
                 });
             }
         }
-        let now = self.now();
-        let mut partners = self.write();
-        let mut report = StoreReport::default();
-        for (id, vid) in vids {
-            let Some(p) = partners.get_mut(&id.0) else {
-                report.missing.push(*id);
-                continue;
-            };
-            if p.fields.get("active") == Some(&Value::Bool(false)) {
-                report.missing.push(*id);
-                continue;
-            }
-            match p.id_of_type(&self.id_types.vid) {
-                Some(held) if held == vid.expose() => report.unchanged += 1,
-                Some(_) => report.conflicts.push(*id),
-                None if p.holds_type(&self.id_types.vid) => report.conflicts.push(*id),
-                None => {
-                    p.ids.push(RegId {
-                        id_type: self.id_types.vid.clone(),
-                        value: Some(vid.expose().to_owned()),
-                        written: now.clone(),
-                    });
-                    report.stored += 1;
-                }
-            }
-        }
-        Ok(report)
+        let values: Vec<(RegistrantId, &str)> =
+            vids.iter().map(|(id, v)| (*id, v.expose())).collect();
+        Ok(self.store_ids(&self.id_types.vid, &values))
     }
 
     async fn id_validation(&self, id_type: &str) -> Result<Option<String>, RegistryError> {
