@@ -440,3 +440,30 @@ async fn old_runs_are_pruned_after_the_retention_period() {
     );
     assert_eq!(with_delta.runner.next().await.unwrap(), before);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_ledger_forgets_registrants_tokenised_elsewhere() {
+    let mut seeds: Vec<_> = synthetic(3, 12).collect();
+    seeds[2].fields.0.remove("gender");
+    let k = kit(seeds.clone(), no_overlap());
+    k.clock.advance(60);
+    k.seeder.lose_deliveries_for(&[RegistrantId(2)], true);
+    k.run(RunRequest::Full).await;
+    let open = k.ledger.summary().await.unwrap();
+    assert_eq!((open.pending, open.failed.len()), (1, 1));
+    // Both get their token some other way (a late callback, by hand), VIDs removed.
+    use omc_core::Registry;
+    for seed in &seeds[1..] {
+        let token = mock_token(seed.vid.as_ref().unwrap(), PARTNER);
+        k.registry.store_tokens(&[(seed.id, token)]).await.unwrap();
+    }
+    k.registry
+        .remove_vids(&[RegistrantId(2), RegistrantId(3)])
+        .await
+        .unwrap();
+    k.clock.advance(60);
+    let (_, sent) = k.run(RunRequest::Due).await;
+    assert!(sent.is_empty(), "{sent:?}");
+    let open = k.ledger.summary().await.unwrap();
+    assert_eq!((open.pending, open.failed.len()), (0, 0), "{open:?}");
+}

@@ -24,7 +24,9 @@ pub use status::{NextRun, Status, describe, status};
 use crate::domain::{Domain, Operator};
 use crate::engine::{Engine, RunEnd, Selection};
 use crate::error::RegistryError;
-use crate::ledger::{LedgerError, LedgerLock, LockHolder, RunKind, RunLedger, RunOutcome};
+use crate::ledger::{
+    EntryUpdate, LedgerError, LedgerLock, LockHolder, RunKind, RunLedger, RunOutcome,
+};
 use crate::pii::Vid;
 use crate::registry::RegistrantId;
 use crate::time::{Clock, SystemClock, Timestamp};
@@ -196,6 +198,7 @@ impl Runner {
         }
         let retention = i64::from(self.settings.retention_days) * 86_400;
         self.ledger.prune_runs(now.minus_seconds(retention)).await?;
+        self.forget_tokenised().await?;
         let (kind, watermark, selection) = match request {
             RunRequest::Import(import) => (RunKind::Import, None, self.import(import).await?),
             RunRequest::Due => {
@@ -245,6 +248,40 @@ impl Runner {
                     Some("stopped by a signal"),
                 )
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the ledger's rows of registrants that hold a token by now (tokenised by a late
+    /// callback, another connector, or by hand), so the ledger holds only what is open. A
+    /// registry that cannot be read leaves them for the next run.
+    async fn forget_tokenised(&self) -> Result<(), LedgerError> {
+        let registry = self.engine.registry();
+        for failed in [false, true] {
+            let mut after = None;
+            loop {
+                let page: Vec<RegistrantId> = if failed {
+                    let page = self.ledger.failed(after, IDS_PER_PASS).await?;
+                    page.into_iter().map(|(id, _)| id).collect()
+                } else {
+                    self.ledger.pending(after, IDS_PER_PASS).await?
+                };
+                let Some(last) = page.last() else { break };
+                after = Some(*last);
+                match registry.tokens(&page).await {
+                    Ok(held) => {
+                        let done: Vec<EntryUpdate> = held
+                            .into_keys()
+                            .map(|id| EntryUpdate::Done { id })
+                            .collect();
+                        self.ledger.apply(&done).await?;
+                    }
+                    Err(e) => {
+                        tracing::warn!("reading the tokens of open registrants failed: {e}");
+                        return Ok(());
+                    }
+                }
+            }
         }
         Ok(())
     }
