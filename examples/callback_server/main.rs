@@ -2,39 +2,61 @@
 //! token in OpenG2P through `OdooRegistry` itself.
 //!
 //! It binds one address and tells MTS another (the public URL: behind a reverse proxy they
-//! differ), runs the connector once, prints the run report as JSON, and keeps receiving late
-//! callbacks and replays until Ctrl-C (or exits with `--exit-after-run`).
+//! differ; by default `http://<bound address>/`), runs the connector once, prints the run report
+//! as JSON, and keeps receiving late callbacks and replays until Ctrl-C (or exits with
+//! `--exit-after-run`). Each refused request is logged on stderr as it happens (its reason and
+//! counts, never personal data).
 //!
 //! ```text
 //! OMC_ODOO__PASSWORD=... OMC_CALLBACK__PASSWORD=... cargo run --example callback_server -- \
 //!     --bind 0.0.0.0:8080 --public-url https://g2p.example/omc/ \
 //!     --odoo-url http://odoo:8069/ --odoo-db openg2p --odoo-login omc \
 //!     --mts-url http://mts:8080/ [--auth odoo|bearer] [--method POST|PUT|PATCH|GET]
-//!     [--single] [--exit-after-run]
+//!     [--single] [--exit-after-run] [--max-body-bytes N] [--max-connections N]
+//!     [--max-requests N] [--header-timeout-secs S] [--body-timeout-secs S]
+//!     [--request-timeout-secs S]
 //! ```
 //!
 //! With `--auth odoo`, MTS logs in at the receiver as `mts` with `OMC_CALLBACK__PASSWORD`
 //! (database: `--odoo-db`); by default it gets a random bearer secret for each run.
+//!
+//! Under abuse: a request's credentials are checked from its head before any of its body is
+//! read; a callback body is at most `--max-body-bytes` (default 8 MiB), a login body 4 KiB;
+//! at most `--max-connections` connections (512) and `--max-requests` requests (32) are served
+//! at once; a head must arrive within `--header-timeout-secs` (10), a body may pause at most
+//! `--body-timeout-secs` (10), and a request takes at most `--request-timeout-secs` (60).
+//! Logins are throttled per login and per address, with a backoff after failures.
 
-// A command-line program: it prints its report.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
+#[macro_use]
+#[path = "../common/output.rs"]
+mod output;
 mod router;
+mod server;
 
 use omc::core::engine::EngineSettings;
-use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
+use omc::core::receiver::{CallbackReceiver, PayloadLimits, ReceiverSettings};
 use omc::core::{Engine, HttpMethod, IdTypes, SelfHostedSink};
 use omc::mts::MtsClient;
 use omc::odoo::{OdooClient, OdooRegistry};
+use router::RequestLimits;
 use secrecy::SecretString;
+use server::ConnectionLimits;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 use url::Url;
+
+const USAGE: &str = "usage: callback_server --bind ADDR --odoo-url URL --mts-url URL \
+    [--public-url URL] [--odoo-db DB] [--odoo-login LOGIN] [--auth odoo|bearer] \
+    [--method POST|PUT|PATCH|GET] [--single] [--exit-after-run] [--max-body-bytes N] \
+    [--max-connections N] [--max-requests N] [--header-timeout-secs S] \
+    [--body-timeout-secs S] [--request-timeout-secs S]
+environment: OMC_ODOO__PASSWORD, and OMC_CALLBACK__PASSWORD with --auth odoo";
 
 struct Args {
     bind: SocketAddr,
-    public_url: Url,
+    public_url: Option<Url>,
     odoo_url: Url,
     odoo_db: String,
     odoo_login: String,
@@ -43,6 +65,9 @@ struct Args {
     method: HttpMethod,
     bulk: bool,
     exit_after_run: bool,
+    max_body_bytes: usize,
+    connections: ConnectionLimits,
+    requests: RequestLimits,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -54,12 +79,24 @@ fn parse_args() -> Result<Args, String> {
     let mut odoo_login = "admin".to_owned();
     let (mut odoo_auth, mut bulk, mut exit_after_run) = (false, true, false);
     let mut method = HttpMethod::Post;
+    let mut max_body_bytes = PayloadLimits::default().max_bytes;
+    let mut connections = ConnectionLimits::default();
+    let mut requests = RequestLimits::default();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         let url =
             |text: String, name: &str| text.parse::<Url>().map_err(|e| format!("{name}: {e}"));
+        let count = |text: String, name: &str| match text.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "{name}: a positive whole number expected, got '{text}'"
+            )),
+        };
+        let seconds =
+            |text: String, name: &str| count(text, name).map(|s| Duration::from_secs(s as u64));
         match flag.as_str() {
+            "--help" | "-h" => return Err(USAGE.into()),
             "--bind" => {
                 bind = Some(
                     value("--bind")?
@@ -84,15 +121,21 @@ fn parse_args() -> Result<Args, String> {
             }
             "--single" => bulk = false,
             "--exit-after-run" => exit_after_run = true,
-            other => return Err(format!("unknown argument '{other}' (see the file's doc)")),
+            "--max-body-bytes" => max_body_bytes = count(value(&flag)?, &flag)?,
+            "--max-connections" => connections.max_connections = count(value(&flag)?, &flag)?,
+            "--max-requests" => requests.max_requests = count(value(&flag)?, &flag)?,
+            "--header-timeout-secs" => connections.header_timeout = seconds(value(&flag)?, &flag)?,
+            "--body-timeout-secs" => requests.body_timeout = seconds(value(&flag)?, &flag)?,
+            "--request-timeout-secs" => requests.request_timeout = seconds(value(&flag)?, &flag)?,
+            other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
         }
     }
     fn need<T>(v: Option<T>, name: &str) -> Result<T, String> {
-        v.ok_or(format!("{name} is required"))
+        v.ok_or(format!("{name} is required\n{USAGE}"))
     }
     Ok(Args {
         bind: need(bind, "--bind")?,
-        public_url: need(public_url, "--public-url")?,
+        public_url,
         odoo_url: need(odoo_url, "--odoo-url")?,
         mts_url: need(mts_url, "--mts-url")?,
         odoo_db,
@@ -101,6 +144,9 @@ fn parse_args() -> Result<Args, String> {
         method,
         bulk,
         exit_after_run,
+        max_body_bytes,
+        connections,
+        requests,
     })
 }
 
@@ -119,16 +165,24 @@ async fn run(args: Args) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
-    let receiver = Arc::new(CallbackReceiver::new(
-        registry.clone(),
-        ReceiverSettings::default(),
-    ));
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .map_err(|e| format!("binding {}: {e}", args.bind))?;
-    let app = router::router(receiver.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut sink = SelfHostedSink::new(receiver, args.public_url.clone())
+    let settings = ReceiverSettings {
+        limits: PayloadLimits {
+            max_bytes: args.max_body_bytes,
+            ..PayloadLimits::default()
+        },
+        ..ReceiverSettings::default()
+    };
+    let receiver = Arc::new(CallbackReceiver::new(registry.clone(), settings));
+    let listener = server::listen(args.bind).map_err(|e| format!("binding {}: {e}", args.bind))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let public_url = match args.public_url {
+        Some(url) => url,
+        None => Url::parse(&format!("http://{bound}/")).map_err(|e| e.to_string())?,
+    };
+    errln!("listening on {bound}, reached by MTS at {public_url}");
+    let app = router::router_with(receiver.clone(), &args.requests);
+    let server = tokio::spawn(server::serve(listener, app, args.connections));
+    let mut sink = SelfHostedSink::new(receiver, public_url)
         .with_http_method(args.method)
         .with_bulk(args.bulk);
     if args.odoo_auth {
@@ -151,12 +205,12 @@ async fn run(args: Args) -> Result<(), String> {
         .run_once()
         .await
         .map_err(|e| format!("run failed: {e}"))?;
-    println!(
+    outln!(
         "{}",
         serde_json::to_string(&report).map_err(|e| e.to_string())?
     );
     if !args.exit_after_run {
-        eprintln!("receiving late callbacks on {}; Ctrl-C to stop", args.bind);
+        errln!("receiving late callbacks on {bound}; Ctrl-C to stop");
         let _ = server.await;
     }
     Ok(())
@@ -164,17 +218,21 @@ async fn run(args: Args) -> Result<(), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .init();
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("{message}");
+            errln!("{message}");
             return ExitCode::from(2);
         }
     };
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("callback_server: {message}");
+            errln!("callback_server: {message}");
             ExitCode::FAILURE
         }
     }

@@ -37,6 +37,12 @@ fn digest(parts: &[&[u8]]) -> Digest32 {
     hasher.finalize().into()
 }
 
+/// The key a login is throttled by: a digest of its database and login, so that what is kept
+/// per key is small and holds no login name.
+pub(crate) fn login_key(database: &str, login: &str) -> Digest32 {
+    digest(&[b"login", database.as_bytes(), login.as_bytes()])
+}
+
 /// Constant-time equality of two byte strings (the length is not hidden).
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()

@@ -1,9 +1,14 @@
 //! The self-hosted callback receiver: MTS calls the service that embeds OMC, and OMC stores
 //! each token through the [`Registry`] itself.
 //!
-//! [`CallbackReceiver`] knows no HTTP framework: the embedder's server hands it each request's
-//! method, path, headers and body ([`CallbackRequest`]) and sends back the
-//! [`CallbackResponse`]. It serves three paths:
+//! [`CallbackReceiver`] knows no HTTP framework. The embedder's server hands it each request in
+//! two steps, so that nothing of a body is read before its sender is known:
+//! [`authorize`](CallbackReceiver::authorize) decides on the [`RequestHead`] (method, path,
+//! headers, the caller's address) and either answers at once (unknown path, wrong method, no or
+//! wrong credentials, a throttled address, a logout) or admits the request ([`Authorized`]),
+//! saying how much body to read at most; [`handle_body`](CallbackReceiver::handle_body) then
+//! takes that body. [`handle`](CallbackReceiver::handle) does both for a whole
+//! [`CallbackRequest`]. It serves three paths:
 //!
 //! - the callback path (default `/omc/callback`), any of MTS's methods (POST, PUT, PATCH, GET
 //!   with a JSON body): authenticates the caller, parses one result or a bulk list (the shape
@@ -12,31 +17,42 @@
 //!   a different token is a conflict, never overwritten), records MTS's code and message for
 //!   each failure, and reports registrants that share a token as a duplicate group;
 //! - `/web/session/authenticate` and `/web/session/logout`, Odoo-compatible, for MTS's
-//!   callback auth type `odoo` (a GET with a JSON-RPC body; a `session_id` cookie, or a
-//!   JSON-RPC `AccessDenied` error). Sessions are short-lived and accepted on the callback path
-//!   only.
+//!   callback auth type `odoo` (a GET with a JSON-RPC body of at most 4 KiB; a `session_id`
+//!   cookie, `Secure` when the sink's public URL is https, or a JSON-RPC `AccessDenied` error).
+//!   Logins are throttled per login and per address, with a backoff after failures
+//!   ([`LoginThrottle`]). Sessions are short-lived and accepted on the callback path only.
 //!
-//! Every refusal changes nothing and is counted by reason; [`SelfHostedSink`] hands the counts
-//! to the engine, which puts them in the run report: MTS ignores refusals, so the report is the
-//! only place an operator learns that callbacks were refused.
+//! Every refusal changes nothing, is logged as it happens (`warn`, its reason and counts, never
+//! personal data or credentials; past 20 lines a second the lines are dropped and counted on
+//! the next one) and is counted by reason; [`SelfHostedSink`] hands the counts to the engine,
+//! which puts them in the run report.
 
 mod auth;
+mod callback;
 pub(crate) mod ids;
 pub mod payload;
+mod refusals;
+mod request;
 mod sink;
+mod throttle;
 
 pub use payload::{Malformed, PayloadLimits, output_format, parse_results};
+pub use request::{Authorized, BodyRefusal, CallbackRequest, CallbackResponse, RequestHead};
 pub use sink::SelfHostedSink;
+pub use throttle::LoginThrottle;
 
-use crate::error::RegistryError;
 use crate::registry::{RegistrantId, Registry};
-use crate::sink::{DeliveryProblems, RecordFailure, RecordStatus, SeedResult};
+use crate::sink::{DeliveryProblems, RecordFailure};
 use auth::{Auth, AuthRefusal};
 use ids::IdSet;
+use refusals::RefusalLog;
+use request::Route;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -58,6 +74,8 @@ pub struct ReceiverSettings {
     pub session_ttl: Duration,
     /// The most sessions open at once; the oldest is dropped beyond (default 64).
     pub max_sessions: usize,
+    /// How logins are throttled.
+    pub login_throttle: LoginThrottle,
 }
 
 impl Default for ReceiverSettings {
@@ -69,122 +87,17 @@ impl Default for ReceiverSettings {
             limits: PayloadLimits::default(),
             session_ttl: Duration::from_secs(15 * 60),
             max_sessions: 64,
+            login_throttle: LoginThrottle::default(),
         }
     }
 }
 
-/// One HTTP request, as any server framework can give it.
-#[derive(Clone, Default)]
-pub struct CallbackRequest {
-    /// The method (`POST`, `PUT`, `PATCH`, `GET`, ...).
-    pub method: String,
-    /// The path, without the query.
-    pub path: String,
-    /// The headers (names in any case). Values may be secret.
-    pub headers: Vec<(String, String)>,
-    /// The body. Personal data.
-    pub body: Vec<u8>,
-}
+/// The most bytes of a login body read: its JSON-RPC call carries a database, a login and a
+/// password.
+const LOGIN_MAX_BYTES: usize = 4 * 1024;
 
-impl fmt::Debug for CallbackRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallbackRequest")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .field(
-                "headers",
-                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("body_bytes", &self.body.len())
-            .finish()
-    }
-}
-
-impl CallbackRequest {
-    /// A request with no headers.
-    pub fn new(method: &str, path: &str, body: impl Into<Vec<u8>>) -> Self {
-        Self {
-            method: method.into(),
-            path: path.into(),
-            headers: Vec::new(),
-            body: body.into(),
-        }
-    }
-
-    /// Adds a header.
-    pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn bearer(&self) -> Option<&str> {
-        self.headers_named("authorization").find_map(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then_some(token.trim())
-        })
-    }
-
-    fn session(&self) -> Option<&str> {
-        self.headers_named("cookie")
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == "session_id")
-            .map(|(_, value)| value)
-    }
-}
-
-/// The answer to send back: a status, headers (a `Set-Cookie` after a login) and a JSON body
-/// that says what happened, without personal data.
-#[derive(Clone)]
-pub struct CallbackResponse {
-    /// The HTTP status.
-    pub status: u16,
-    /// Headers to set. Values may be secret (a session cookie).
-    pub headers: Vec<(String, String)>,
-    /// The JSON body.
-    pub body: Value,
-}
-
-impl fmt::Debug for CallbackResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallbackResponse")
-            .field("status", &self.status)
-            .field(
-                "headers",
-                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("body", &self.body)
-            .finish()
-    }
-}
-
-impl CallbackResponse {
-    fn json(status: u16, body: Value) -> Self {
-        Self {
-            status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body,
-        }
-    }
-
-    fn refused(status: u16, reason: &str, detail: String) -> Self {
-        Self::json(status, json!({"refused": reason, "detail": detail}))
-    }
-
-    /// The body as bytes.
-    pub fn body_bytes(&self) -> Vec<u8> {
-        self.body.to_string().into_bytes()
-    }
-}
+/// The reason a throttled login is refused with.
+const LOGIN_THROTTLED: &str = "login throttled: too many attempts";
 
 /// What the receiver remembers between callbacks (no personal data).
 #[derive(Default)]
@@ -201,7 +114,11 @@ pub struct CallbackReceiver {
     registry: Arc<dyn Registry>,
     settings: ReceiverSettings,
     auth: Mutex<Auth>,
+    throttle: throttle::Throttle,
     state: Mutex<State>,
+    refusals: RefusalLog,
+    /// Whether session cookies are marked `Secure` (the sink's public URL is https).
+    secure_cookies: AtomicBool,
 }
 
 impl fmt::Debug for CallbackReceiver {
@@ -213,12 +130,24 @@ impl fmt::Debug for CallbackReceiver {
             .field("auth", &*lock(&self.auth))
             .field("expected", &state.sent.len())
             .field("failures", &state.failures.len())
+            .field(
+                "secure_cookies",
+                &self.secure_cookies.load(Ordering::Relaxed),
+            )
             .finish()
     }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Odoo's JSON-RPC `AccessDenied` error, with `message`.
+fn access_denied(id: Value, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {
+        "code": 200, "message": "Odoo Server Error",
+        "data": {"name": "odoo.exceptions.AccessDenied", "message": message,
+                 "arguments": [message], "context": {}}}})
 }
 
 impl CallbackReceiver {
@@ -228,15 +157,25 @@ impl CallbackReceiver {
     pub fn new(registry: Arc<dyn Registry>, settings: ReceiverSettings) -> Self {
         Self {
             auth: Mutex::new(Auth::new(settings.session_ttl, settings.max_sessions)),
+            throttle: throttle::Throttle::new(settings.login_throttle.clone()),
             registry,
             settings,
             state: Mutex::new(State::default()),
+            refusals: RefusalLog::new(),
+            secure_cookies: AtomicBool::new(false),
         }
     }
 
     /// The settings.
     pub fn settings(&self) -> &ReceiverSettings {
         &self.settings
+    }
+
+    /// The receiver is reached at `public_url`: its session cookies are `Secure` when that is
+    /// https.
+    pub(crate) fn served_at(&self, public_url: &url::Url) {
+        self.secure_cookies
+            .store(public_url.scheme() == "https", Ordering::Relaxed);
     }
 
     /// A new random bearer secret (256 bits from the OS generator) for a run's callbacks. The
@@ -297,36 +236,137 @@ impl CallbackReceiver {
         std::mem::take(&mut lock(&self.state).problems)
     }
 
-    fn refuse(&self, reason: &str) {
-        *lock(&self.state)
-            .problems
-            .refused
-            .entry(reason.to_owned())
-            .or_default() += 1;
+    /// Counts a refusal by its reason, and logs it; `results` is how many results the body
+    /// carried (0 when it was not read).
+    fn refuse(&self, reason: &str, results: usize) {
+        let count = {
+            let mut state = lock(&self.state);
+            let count = state.problems.refused.entry(reason.to_owned()).or_default();
+            *count += 1;
+            *count
+        };
+        self.refusals.log(reason, count, results);
     }
 
-    /// Handles one request. Never panics on any input.
+    /// Handles one whole request: [`authorize`](Self::authorize), then
+    /// [`handle_body`](Self::handle_body). Never panics on any input.
     pub async fn handle(&self, request: CallbackRequest) -> CallbackResponse {
-        let path = request.path.as_str();
+        match self.authorize(&request.head) {
+            Ok(authorized) => self.handle_body(authorized, &request.body).await,
+            Err(answer) => answer,
+        }
+    }
+
+    /// Decides on a request from its head alone, before any of its body is read: `Ok` admits
+    /// it (read at most [`Authorized::max_body_bytes`] of the body, then call
+    /// [`handle_body`](Self::handle_body)); `Err` is the answer to send without reading the
+    /// body: an unknown path (404), a method MTS does not use (405), missing or wrong
+    /// credentials on the callback path (401, 403), a login from an address locked by its
+    /// failures (429), or a logout, done here (it needs no body). Never panics.
+    pub fn authorize(&self, head: &RequestHead) -> Result<Authorized, CallbackResponse> {
+        let path = head.path.as_str();
         if path == self.settings.callback_path {
-            self.callback(&request).await
+            let method = head.method.to_ascii_uppercase();
+            if !matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "GET") {
+                self.refuse("method not allowed", 0);
+                return Err(CallbackResponse::refused(405, "method not allowed", method));
+            }
+            let checked = lock(&self.auth).check(head.bearer(), head.session());
+            if let Err(refusal) = checked {
+                self.refuse(refusal.reason(), 0);
+                let status = if refusal == AuthRefusal::NoCredentials {
+                    401
+                } else {
+                    403
+                };
+                return Err(CallbackResponse::refused(
+                    status,
+                    "unauthenticated",
+                    refusal.reason().into(),
+                ));
+            }
+            Ok(Authorized {
+                route: Route::Callback,
+                max_body_bytes: self.settings.limits.max_bytes,
+            })
         } else if path == self.settings.login_path {
-            self.login(&request)
+            if let Some(wait) = self.throttle.address_locked(head.peer) {
+                self.refuse(LOGIN_THROTTLED, 0);
+                return Err(Self::throttled(Value::Null, wait));
+            }
+            Ok(Authorized {
+                route: Route::Login { peer: head.peer },
+                max_body_bytes: LOGIN_MAX_BYTES,
+            })
         } else if path == self.settings.logout_path {
-            if let Some(session) = request.session() {
+            if let Some(session) = head.session() {
                 lock(&self.auth).logout(session);
             }
-            CallbackResponse::json(200, json!({"jsonrpc": "2.0", "id": null, "result": true}))
+            Err(CallbackResponse::json(
+                200,
+                json!({"jsonrpc": "2.0", "id": null, "result": true}),
+            ))
         } else {
-            CallbackResponse::refused(404, "not found", "no such path".into())
+            Err(CallbackResponse::refused(
+                404,
+                "not found",
+                "no such path".into(),
+            ))
         }
     }
 
-    fn login(&self, request: &CallbackRequest) -> CallbackResponse {
-        if request.body.len() > 64 * 1024 {
-            return CallbackResponse::refused(413, "body too large", "login body".into());
+    /// Handles the body of a request [`authorize`](Self::authorize) admitted. A body longer
+    /// than [`Authorized::max_body_bytes`] is refused unread. Never panics on any input.
+    pub async fn handle_body(&self, authorized: Authorized, body: &[u8]) -> CallbackResponse {
+        if body.len() > authorized.max_body_bytes {
+            return self.refuse_body(authorized, BodyRefusal::TooLarge);
         }
-        let call: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        match authorized.route {
+            Route::Callback => self.callback(body).await,
+            Route::Login { peer } => self.login(body, peer),
+        }
+    }
+
+    /// The answer to an admitted request whose body could not be read; the refusal is counted
+    /// and logged like any other.
+    pub fn refuse_body(&self, authorized: Authorized, refusal: BodyRefusal) -> CallbackResponse {
+        let limit = authorized.max_body_bytes;
+        let (status, reason, counted) = match (refusal, authorized.route) {
+            (BodyRefusal::TooLarge, Route::Callback) => {
+                (413, "body too large", "malformed: body too large")
+            }
+            (BodyRefusal::TooLarge, Route::Login { .. }) => {
+                (413, "body too large", "login refused: body too large")
+            }
+            (BodyRefusal::TimedOut, _) => (408, "body timed out", "body not received in time"),
+            (BodyRefusal::Broken, _) => (400, "body cut off", "body cut off or badly framed"),
+        };
+        self.refuse(counted, 0);
+        let detail = match refusal {
+            BodyRefusal::TooLarge => format!("the body is larger than the limit of {limit} bytes"),
+            BodyRefusal::TimedOut | BodyRefusal::Broken => counted.into(),
+        };
+        CallbackResponse::refused(status, reason, detail)
+    }
+
+    /// A throttled login's answer: Odoo's own words for it, and when to try again.
+    fn throttled(id: Value, wait: Duration) -> CallbackResponse {
+        let mut answer = CallbackResponse::json(
+            429,
+            access_denied(
+                id,
+                "Too many login failures, please wait a bit before trying again.",
+            ),
+        );
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        answer
+            .headers
+            .push(("retry-after".into(), seconds.max(1).to_string()));
+        answer
+    }
+
+    fn login(&self, body: &[u8], peer: Option<IpAddr>) -> CallbackResponse {
+        let call: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let id = call.get("id").cloned().unwrap_or(Value::Null);
         let text = |key: &str| {
             call.get("params")
@@ -334,159 +374,30 @@ impl CallbackReceiver {
                 .and_then(Value::as_str)
                 .unwrap_or("")
         };
+        let key = auth::login_key(text("db"), text("login"));
+        if let Err(wait) = self.throttle.admit(&key, peer) {
+            self.refuse(LOGIN_THROTTLED, 0);
+            return Self::throttled(id, wait);
+        }
         let session = lock(&self.auth).login(text("db"), text("login"), text("password"));
+        self.throttle.record(&key, peer, session.is_some());
         let Some(session) = session else {
-            self.refuse("login refused: wrong database, login or password");
-            return CallbackResponse::json(
-                200,
-                json!({"jsonrpc": "2.0", "id": id, "error": {
-                    "code": 200, "message": "Odoo Server Error",
-                    "data": {"name": "odoo.exceptions.AccessDenied", "message": "Access Denied",
-                             "arguments": ["Access Denied"], "context": {}}}}),
-            );
+            self.refuse("login refused: wrong database, login or password", 0);
+            return CallbackResponse::json(200, access_denied(id, "Access Denied"));
         };
         let mut response = CallbackResponse::json(
             200,
             json!({"jsonrpc": "2.0", "id": id, "result": {"uid": 1, "db": text("db")}}),
         );
+        let secure = if self.secure_cookies.load(Ordering::Relaxed) {
+            "; Secure"
+        } else {
+            ""
+        };
         response.headers.push((
             "set-cookie".into(),
-            format!("session_id={session}; HttpOnly; SameSite=Lax; Path=/"),
+            format!("session_id={session}; HttpOnly; SameSite=Lax; Path=/{secure}"),
         ));
         response
-    }
-
-    async fn callback(&self, request: &CallbackRequest) -> CallbackResponse {
-        let method = request.method.to_ascii_uppercase();
-        if !matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "GET") {
-            self.refuse("method not allowed");
-            return CallbackResponse::refused(405, "method not allowed", method);
-        }
-        let checked = lock(&self.auth).check(request.bearer(), request.session());
-        if let Err(refusal) = checked {
-            self.refuse(refusal.reason());
-            let status = if refusal == AuthRefusal::NoCredentials {
-                401
-            } else {
-                403
-            };
-            return CallbackResponse::refused(status, "unauthenticated", refusal.reason().into());
-        }
-        let results = match parse_results(&request.body, &self.settings.limits) {
-            Ok(results) => results,
-            Err(malformed) => {
-                self.refuse(&format!("malformed: {}", malformed.reason()));
-                let status = if matches!(malformed, Malformed::TooLarge { .. }) {
-                    413
-                } else {
-                    400
-                };
-                return CallbackResponse::refused(
-                    status,
-                    malformed.reason(),
-                    malformed.to_string(),
-                );
-            }
-        };
-        let strangers: Vec<RegistrantId> = {
-            let state = lock(&self.state);
-            results
-                .iter()
-                .map(|r| r.registrant)
-                .filter(|id| !state.sent.contains(*id))
-                .collect()
-        };
-        if !strangers.is_empty() {
-            self.refuse("registrant not sent by this connector");
-            return CallbackResponse::refused(
-                422,
-                "registrant not sent by this connector",
-                format!("registrants {strangers:?} were not sent by this connector"),
-            );
-        }
-        match self.store(&results).await {
-            Ok(answer) => CallbackResponse::json(200, answer),
-            Err(error) => {
-                tracing::warn!(
-                    results = results.len(),
-                    "storing callback results failed: {error}"
-                );
-                self.refuse("registry unavailable");
-                CallbackResponse::refused(503, "registry unavailable", "retry later".into())
-            }
-        }
-    }
-
-    /// Stores the tokens, records the failures, looks for duplicates; the answer's body.
-    async fn store(&self, results: &[SeedResult]) -> Result<Value, RegistryError> {
-        let tokens: Vec<_> = results
-            .iter()
-            .filter_map(|r| Some((r.registrant, r.token.clone()?)))
-            .collect();
-        let stored = self.registry.store_tokens(&tokens).await?;
-        let gone: BTreeSet<RegistrantId> = stored.missing.iter().copied().collect();
-        let kept: Vec<_> = tokens
-            .iter()
-            .filter(|(id, _)| !gone.contains(id))
-            .map(|(_, t)| t.clone())
-            .collect();
-        let groups: BTreeSet<Vec<RegistrantId>> = match self.registry.holders(&kept).await {
-            Ok(holders) => holders.into_values().filter(|h| h.len() > 1).collect(),
-            Err(e) => {
-                tracing::debug!("looking for duplicates failed: {e}");
-                BTreeSet::new()
-            }
-        };
-        let mut failed = 0;
-        let mut state = lock(&self.state);
-        for r in results {
-            if gone.contains(&r.registrant) {
-                state.failures.insert(
-                    r.registrant,
-                    RecordFailure {
-                        code: REGISTRANT_GONE.into(),
-                        message: "the registrant no longer exists or is archived".into(),
-                    },
-                );
-            } else if r.status == RecordStatus::Processed {
-                state.failures.remove(&r.registrant);
-            } else {
-                failed += 1;
-                state.failures.insert(
-                    r.registrant,
-                    RecordFailure {
-                        code: r.error_code.clone().unwrap_or_else(|| "UNKNOWN".into()),
-                        message: r.error_message.clone().unwrap_or_default(),
-                    },
-                );
-            }
-        }
-        state
-            .problems
-            .conflicts
-            .extend(stored.conflicts.iter().copied());
-        state
-            .problems
-            .duplicate_groups
-            .extend(groups.iter().cloned());
-        drop(state);
-        tracing::debug!(
-            results = results.len(),
-            stored = stored.stored,
-            unchanged = stored.unchanged,
-            conflicts = stored.conflicts.len(),
-            failed,
-            duplicate_groups = groups.len(),
-            "callback stored"
-        );
-        Ok(json!({
-            "received": results.len(),
-            "stored": stored.stored,
-            "alreadyStored": stored.unchanged,
-            "conflicts": stored.conflicts,
-            "missing": stored.missing,
-            "failures": failed,
-            "duplicates": groups,
-        }))
     }
 }

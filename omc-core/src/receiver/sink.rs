@@ -64,8 +64,10 @@ impl fmt::Debug for SelfHostedSink {
 
 impl SelfHostedSink {
     /// A sink for `receiver`, reached by MTS at `public_url` (the base URL the receiver's paths
-    /// are joined to, e.g. `https://g2p.example/omc/`).
+    /// are joined to, e.g. `https://g2p.example/omc/`). When it is https, the receiver's
+    /// session cookies are marked `Secure`.
     pub fn new(receiver: Arc<CallbackReceiver>, public_url: Url) -> Self {
+        receiver.served_at(&public_url);
         Self {
             receiver,
             public_url,
