@@ -15,7 +15,7 @@ pub enum ConnectError {
     /// The configuration has problems; nothing was wired.
     #[error(transparent)]
     Config(#[from] omc_core::config::ConfigError),
-    /// The CA bundle could not be read.
+    /// The CA bundle (`tls.ca_bundle`) could not be read.
     #[error("tls.ca_bundle: cannot read it: {0}")]
     CaBundle(#[source] std::io::Error),
     /// The Odoo client could not be built.
@@ -48,12 +48,18 @@ pub struct Connector {
 
 impl Connector {
     /// Wires `config` to an [`OdooRegistry`], an [`MtsClient`] and (auth type `odoo`) an
-    /// [`OdooCallbackSink`], with `settings` for the engine (start from
-    /// `EngineSettings::from(&config)`).
+    /// [`OdooCallbackSink`] that gives MTS the callback login (`callback.database`,
+    /// `callback.username`, `callback.password`), never OMC's own, with `settings` for the
+    /// engine (start from `EngineSettings::from(&config)`).
+    ///
+    /// `tls.ca_bundle` is read once, and both clients trust its certificates instead of the
+    /// system's roots.
     pub fn new(config: &ConnectorConfig, settings: EngineSettings) -> Result<Self, ConnectError> {
         config.validate()?;
+        let ca_bundle = Self::ca_bundle(config)?;
         let id_types: IdTypes = config.id_types.clone();
-        let registry = OdooRegistry::new(Self::odoo_client(config)?, id_types);
+        let registry =
+            OdooRegistry::new(Self::odoo_client(config, ca_bundle.as_deref())?, id_types);
         let callback = &config.callback;
         if callback.auth_type != AuthType::Odoo {
             return Err(ConnectError::Unsupported {
@@ -76,6 +82,9 @@ impl Connector {
         if let (Some(user), Some(password)) = (&callback.username, &callback.password) {
             sink = sink.with_callback_user(user.clone(), password.clone());
         }
+        if let Some(database) = &callback.database {
+            sink = sink.with_callback_database(database.clone());
+        }
         if let Some(url) = &callback.auth_url {
             sink = sink.with_auth_url(url.clone());
         }
@@ -88,7 +97,7 @@ impl Connector {
         if let Some(format) = &config.output_format {
             sink = sink.with_output_format(format.clone());
         }
-        Self::assemble(config, settings, registry, Arc::new(sink))
+        Self::assemble(config, settings, registry, Arc::new(sink), ca_bundle)
     }
 
     /// Wires `config` to an [`OdooRegistry`] and an [`MtsClient`] with a sink of the caller's
@@ -101,10 +110,15 @@ impl Connector {
         sink: DynCallbackSink,
     ) -> Result<Self, ConnectError> {
         config.validate()?;
-        let registry = OdooRegistry::new(Self::odoo_client(config)?, config.id_types.clone());
-        Self::assemble(config, settings, registry, sink)
+        let ca_bundle = Self::ca_bundle(config)?;
+        let registry = OdooRegistry::new(
+            Self::odoo_client(config, ca_bundle.as_deref())?,
+            config.id_types.clone(),
+        );
+        Self::assemble(config, settings, registry, sink, ca_bundle)
     }
 
+    /// The CA bundle's bytes, read once for both clients.
     fn ca_bundle(config: &ConnectorConfig) -> Result<Option<Vec<u8>>, ConnectError> {
         config
             .tls_ca_bundle
@@ -114,13 +128,16 @@ impl Connector {
             .map_err(ConnectError::CaBundle)
     }
 
-    fn odoo_client(config: &ConnectorConfig) -> Result<OdooClient, ConnectError> {
+    fn odoo_client(
+        config: &ConnectorConfig,
+        ca_bundle: Option<&[u8]>,
+    ) -> Result<OdooClient, ConnectError> {
         let mut builder = OdooClient::builder()
             .base_url(config.odoo.base_url.clone())
             .database(config.odoo.database.clone())
             .login(config.odoo.login.clone())
             .password(config.odoo.password.clone());
-        if let Some(pem) = Self::ca_bundle(config)? {
+        if let Some(pem) = ca_bundle {
             builder = builder.ca_bundle_pem(pem);
         }
         builder.build().map_err(ConnectError::Odoo)
@@ -131,14 +148,247 @@ impl Connector {
         settings: EngineSettings,
         registry: OdooRegistry,
         sink: DynCallbackSink,
+        ca_bundle: Option<Vec<u8>>,
     ) -> Result<Self, ConnectError> {
         let mut builder = MtsClient::builder(config.mts_url.clone());
-        if let Some(pem) = Self::ca_bundle(config)? {
+        if let Some(pem) = ca_bundle {
             builder = builder.with_ca_bundle(pem);
         }
         let seeder = builder.build().map_err(ConnectError::Mts)?;
         let registry = Arc::new(registry);
         let engine = Engine::new(registry.clone(), Arc::new(seeder), sink, settings);
         Ok(Self { registry, engine })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! `tls.ca_bundle` replaces the system's roots, for Odoo and MTS alike. The system's roots
+    //! are what `SSL_CERT_FILE` names (rustls reads it); a test cannot set a variable for itself
+    //! without racing the others, so it runs itself again, alone, with it set.
+    //!
+    //! The server is a TLS 1.2 stand-in that presents a certificate chain and a key exchange
+    //! with a wrong signature: a client that does not trust the chain fails with
+    //! `UnknownIssuer`; one that does gets as far as the signature (`BadSignature`).
+
+    use super::*;
+    use omc_core::config::{CallbackSettings, OdooSettings};
+    use omc_core::{RequestId, TokenSeeder};
+    use omc_mts::RetryPolicy;
+    use secrecy::SecretString;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// A root that signed [`SERVER`] (valid 2000 to 2100).
+    const CA_A: &str = "-----BEGIN CERTIFICATE-----
+MIIBZDCCAQqgAwIBAgICEAAwCgYIKoZIzj0EAwIwGDEWMBQGA1UEAwwNT01DIHRl
+c3QgQ0EgQTAgFw0wMDAxMDEwMDAwMDBaGA8yMTAwMDEwMTAwMDAwMFowGDEWMBQG
+A1UEAwwNT01DIHRlc3QgQ0EgQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABPwk
++y9qRA85M7IKkOqf2kuHd+KQqZOyR8o0WM5oiA8WDGqXfHGij4F7tQ+a5X4EwSuW
+MWnjitYTubq1B9ztnsijQjBAMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQD
+AgEGMB0GA1UdDgQWBBRpP5MGCwwUVrPRBKaubrJWRkMHEDAKBggqhkjOPQQDAgNI
+ADBFAiBgGLs7YT4Xnb1KASeSYmSJq7K0BMjBPaF+TPzn0iVYEQIhAN9fOsuvPBEV
+suxczbYiI/atl5fOYY1e1IDFjCgv7FLE
+-----END CERTIFICATE-----";
+    /// Another root.
+    const CA_B: &str = "-----BEGIN CERTIFICATE-----
+MIIBZTCCAQqgAwIBAgICEAEwCgYIKoZIzj0EAwIwGDEWMBQGA1UEAwwNT01DIHRl
+c3QgQ0EgQjAgFw0wMDAxMDEwMDAwMDBaGA8yMTAwMDEwMTAwMDAwMFowGDEWMBQG
+A1UEAwwNT01DIHRlc3QgQ0EgQjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABPnO
+zFASOEjRZkeZAzBFvrLOZdtLUmn+8cEbd9Nw2QpmsGCaMjZVQvg7mQhL9w5tn5H8
+bmgQmEhbqxE/vdGm6/+jQjBAMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQD
+AgEGMB0GA1UdDgQWBBR02e38yw4FsSk3zcs8xFzXmMwNizAKBggqhkjOPQQDAgNJ
+ADBGAiEA8IcmZXscdCkpAEyTcx1EAff0pomqqH5/gS+qXgSzA2ICIQCLSmW+3RGQ
+UfeEH80t9HAmJ23qLsLgCb++v1GG//sp9Q==
+-----END CERTIFICATE-----";
+    /// The server's certificate for 127.0.0.1, signed by [`CA_A`].
+    const SERVER: &str = "-----BEGIN CERTIFICATE-----
+MIIBsDCCAVegAwIBAgICEAIwCgYIKoZIzj0EAwIwGDEWMBQGA1UEAwwNT01DIHRl
+c3QgQ0EgQTAgFw0wMDAxMDEwMDAwMDBaGA8yMTAwMDEwMTAwMDAwMFowFDESMBAG
+A1UEAwwJMTI3LjAuMC4xMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEIQzmcGpA
+cZiG9tcXCGXEVyMmmqpoXERj99qN9T+LxthRdKPKQoHUkzFWhdm0/FarGoFKkzp/
+y5Tz2wd2TqwzY6OBkjCBjzAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQEAwIHgDAT
+BgNVHSUEDDAKBggrBgEFBQcDATAaBgNVHREEEzARhwR/AAABgglsb2NhbGhvc3Qw
+HwYDVR0jBBgwFoAUaT+TBgsMFFaz0QSmrm6yVkZDBxAwHQYDVR0OBBYEFI4HshGx
+BEcDlGSVF9gWofcCxtYGMAoGCCqGSM49BAMCA0cAMEQCIF40mDR0HENhjtX+TD5F
+J2FnZCpzsyw9y1I3SNiritqkAiBVX0FuZNm3RIDyWRH+oYev4PisyH9xPKze1DEp
+sAn2vA==
+-----END CERTIFICATE-----";
+
+    /// Set in the test's second run, whose system roots are [`CA_A`].
+    const SECOND_RUN: &str = "OMC_CONNECTOR_TEST_SYSTEM_ROOTS_ARE_CA_A";
+    const TEST: &str = "connector::tests::a_ca_bundle_replaces_the_system_roots";
+
+    fn scratch_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("omc-ca-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("no-certs")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_ca_bundle_replaces_the_system_roots() {
+        let dir = scratch_dir();
+        std::fs::write(dir.join("a.pem"), CA_A).unwrap();
+        std::fs::write(dir.join("b.pem"), CA_B).unwrap();
+        if std::env::var_os(SECOND_RUN).is_none() {
+            let run = Command::new(std::env::current_exe().unwrap())
+                .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+                .env(SECOND_RUN, "1")
+                .env("SSL_CERT_FILE", dir.join("a.pem"))
+                .env("SSL_CERT_DIR", dir.join("no-certs"))
+                .output()
+                .unwrap();
+            let shown = format!(
+                "{}{}",
+                String::from_utf8_lossy(&run.stdout),
+                String::from_utf8_lossy(&run.stderr)
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+            assert!(run.status.success(), "{shown}");
+            assert!(shown.contains("1 passed"), "{shown}");
+            return;
+        }
+        let port = serve_tls12_stand_in();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for (bundle, trusted) in [("b.pem", false), ("a.pem", true)] {
+            let config = config(port, &dir.join(bundle));
+            let connector = Connector::new(&config, EngineSettings::from(&config)).unwrap();
+            let odoo = runtime
+                .block_on(connector.registry.client().login())
+                .expect_err("the stand-in never completes a handshake");
+            let mts = MtsClient::builder(config.mts_url.clone())
+                .with_ca_bundle(std::fs::read(dir.join(bundle)).unwrap())
+                .with_retry(RetryPolicy::never())
+                .build()
+                .unwrap();
+            let mts = runtime
+                .block_on(mts.status(&RequestId("r".into())))
+                .expect_err("the stand-in never completes a handshake");
+            for (client, error) in [("odoo", chain(&odoo)), ("mts", chain(&mts))] {
+                let expected = if trusted {
+                    "BadSignature"
+                } else {
+                    "UnknownIssuer"
+                };
+                assert!(
+                    error.contains(expected),
+                    "{client} with {bundle} (system roots: CA A): {error}"
+                );
+            }
+        }
+    }
+
+    fn config(port: u16, ca_bundle: &Path) -> ConnectorConfig {
+        let url = |path: &str| format!("https://127.0.0.1:{port}/{path}").parse().unwrap();
+        let odoo = OdooSettings {
+            base_url: url(""),
+            database: "registry".into(),
+            login: "omc".into(),
+            password: SecretString::from("omc-password"),
+        };
+        ConnectorConfig::builder("tls", url("v1/mts/"), odoo)
+            .with_callback(CallbackSettings {
+                database: Some("registry".into()),
+                username: Some("mts".into()),
+                password: Some(SecretString::from("mts-password")),
+                ..CallbackSettings::default()
+            })
+            .with_tls_ca_bundle(ca_bundle)
+            .build()
+    }
+
+    fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+        let mut shown = error.to_string();
+        let mut source = error.source();
+        while let Some(e) = source {
+            shown = format!("{shown}: {e}");
+            source = e.source();
+        }
+        shown
+    }
+
+    /// Serves each connection the stand-in's first flight, on a loopback port.
+    fn serve_tls12_stand_in() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || first_flight(stream));
+            }
+        });
+        port
+    }
+
+    /// Reads the ClientHello, answers ServerHello, Certificate, ServerKeyExchange (signed with
+    /// nothing) and ServerHelloDone, then waits for the client to give up.
+    fn first_flight(mut stream: TcpStream) {
+        let mut header = [0u8; 5];
+        if stream.read_exact(&mut header).is_err() {
+            return;
+        }
+        let mut hello = vec![0u8; usize::from(u16::from_be_bytes([header[3], header[4]]))];
+        if stream.read_exact(&mut hello).is_err() {
+            return;
+        }
+        let mut server_hello = vec![3, 3];
+        server_hello.extend([7u8; 32]); // random
+        server_hello.extend([0, 0xC0, 0x2B, 0]); // no session id, ECDHE-ECDSA-AES128-GCM, no compression
+        server_hello.extend([0, 0]); // no extensions
+        let der = pem_der(SERVER);
+        let mut certificate = u24(der.len() + 3);
+        certificate.extend(u24(der.len()));
+        certificate.extend(der);
+        let mut key_exchange = vec![3, 0x00, 0x1D, 32]; // named curve x25519, a 32-byte key
+        key_exchange.extend([9u8; 32]);
+        key_exchange.extend([0x04, 0x03, 0, 8, 0x30, 6, 2, 1, 1, 2, 1, 1]); // ECDSA P-256 (1, 1)
+        let mut flight = Vec::new();
+        for (kind, body) in [
+            (2u8, server_hello),
+            (11, certificate),
+            (12, key_exchange),
+            (14, Vec::new()),
+        ] {
+            flight.push(kind);
+            flight.extend(u24(body.len()));
+            flight.extend(body);
+        }
+        let mut record = vec![22, 3, 3];
+        record.extend(u16::try_from(flight.len()).unwrap().to_be_bytes());
+        record.extend(flight);
+        if stream.write_all(&record).is_ok() {
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    }
+
+    fn u24(n: usize) -> Vec<u8> {
+        u32::try_from(n).unwrap().to_be_bytes()[1..].to_vec()
+    }
+
+    /// The DER of a PEM certificate.
+    fn pem_der(pem: &str) -> Vec<u8> {
+        let text: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let value = |c: u8| match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            _ => 63,
+        };
+        let digits: Vec<u8> = text.bytes().filter(|&c| c != b'=').map(value).collect();
+        digits
+            .chunks(4)
+            .flat_map(|chunk| {
+                let n = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |n, (i, &d)| n | u32::from(d) << (18 - 6 * i));
+                n.to_be_bytes()[1..chunk.len()].to_vec()
+            })
+            .collect()
     }
 }

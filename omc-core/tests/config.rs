@@ -140,6 +140,25 @@ fn each_invalid_value_is_refused_naming_its_setting() {
         ("", "batch_size", "0", "batch_size"),
         ("", "batch_size", "50000", "batch_size"),
         ("", "max_in_flight", "0", "max_in_flight"),
+        ("", "max_request_bytes", "1000", "max_request_bytes"),
+        ("", "max_request_bytes", "\"big\"", "max_request_bytes"),
+        (
+            "",
+            "cleanup_filter",
+            "'[[\"birth_date\", \"=\", 1]]'",
+            "cleanup_filter",
+        ),
+        ("", "ledger", "\".\"", "ledger"),
+        (
+            "runs",
+            "delta_overlap_minutes",
+            "2000",
+            "runs.delta_overlap_minutes",
+        ),
+        ("runs", "full_sweep_days", "0", "runs.full_sweep_days"),
+        ("runs", "max_attempts", "0", "runs.max_attempts"),
+        ("runs", "retention_days", "-1", "runs.retention_days"),
+        ("runs", "max_attempt", "3", "runs.max_attempt"),
         ("", "remove_vids", "\"yes\"", "remove_vids"),
         (
             "",
@@ -330,6 +349,25 @@ fn settings_round_trip_through_toml_json_and_the_builder() {
         .build();
     built.validate().unwrap();
     assert_eq!(built.to_tree(), c.to_tree());
+}
+
+#[test]
+fn a_batch_that_would_outwait_its_timeout_at_mts_is_refused() {
+    let text = VALID.replace("batch_size = 300", "batch_size = 2000\nmax_in_flight = 8");
+    assert!(
+        text.contains("max_in_flight = 8"),
+        "the fixture sets batch_size = 300"
+    );
+    let e = ConnectorConfig::from_text(&text, Format::Toml, "t.toml", &env())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("batch_size: 2000 records with 8 requests in flight")
+            && e.contains("use at most 428 records"),
+        "{e}"
+    );
+    let fine = VALID.replace("batch_size = 300", "batch_size = 10000");
+    ConnectorConfig::from_text(&fine, Format::Toml, "t.toml", &env()).unwrap();
 }
 
 #[test]

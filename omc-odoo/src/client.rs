@@ -123,7 +123,8 @@ impl OdooClientBuilder {
         self
     }
 
-    /// Extra trusted CA certificates, PEM-encoded (one or several), added to the built-in roots.
+    /// The CA certificates to trust, PEM-encoded (one or several), instead of the system's roots
+    /// (`tls.ca_bundle`): a registry behind a private CA is trusted, and nothing else is.
     pub fn ca_bundle_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.ca_bundle = Some(pem.into());
         self
@@ -156,7 +157,7 @@ impl OdooClientBuilder {
         if let Some(pem) = &self.ca_bundle {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| config("the CA bundle is not PEM".into(), Some(e)))?;
-            http = http.tls_certs_merge(certs);
+            http = http.tls_certs_only(certs);
         }
         let http = http
             .build()
@@ -211,14 +212,6 @@ impl OdooClient {
     /// The database.
     pub fn database(&self) -> &str {
         &self.inner.database
-    }
-
-    pub(crate) fn login_name(&self) -> &str {
-        &self.inner.login
-    }
-
-    pub(crate) fn password(&self) -> &SecretString {
-        &self.inner.password
     }
 
     /// Logs in (once; later calls return the cached user id). A refused login is

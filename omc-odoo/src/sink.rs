@@ -37,16 +37,19 @@ pub fn output_format(token_type_id: i64) -> String {
 /// A [`CallbackSink`] for MTS's callback auth type `odoo`, with [`ResultPath::ReadBack`].
 ///
 /// MTS logs in at `{base}/web/session/authenticate` (or the configured auth URL) with the
-/// callback user's database, login and password, then calls
+/// callback user's database, login and password ([`with_callback_user`], required: MTS stores
+/// them, so they are never the registry client's own), then calls
 /// `{base}/web/dataset/call_kw/g2p.reg.id/create` once per record with a body built by
 /// [`output_format`]. MTS ignores the answers, so OMC learns the outcome only by reading the
 /// tokens back; a replayed token is refused by OpenG2P's one-id-per-type rule, harmlessly.
+///
+/// [`with_callback_user`]: Self::with_callback_user
 pub struct OdooCallbackSink {
     registry: OdooRegistry,
     callback_url: Url,
     auth_url: Url,
-    username: String,
-    password: SecretString,
+    database: Option<String>,
+    login: Option<(String, SecretString)>,
     timeout_seconds: u32,
     http_method: HttpMethod,
     extra_headers: Headers,
@@ -60,8 +63,8 @@ impl fmt::Debug for OdooCallbackSink {
             .field("registry", &self.registry)
             .field("callback_url", &redact_url(&self.callback_url))
             .field("auth_url", &redact_url(&self.auth_url))
-            .field("username", &"<set>")
-            .field("password", &"<secret>")
+            .field("database", &self.database)
+            .field("login", &self.login.as_ref().map(|_| "<set>"))
             .field("timeout_seconds", &self.timeout_seconds)
             .field("http_method", &self.http_method)
             .field(
@@ -77,8 +80,9 @@ impl fmt::Debug for OdooCallbackSink {
 }
 
 impl OdooCallbackSink {
-    /// A sink whose callbacks go to the registry's Odoo, made as the registry client's own user
-    /// (change it with [`with_callback_user`](Self::with_callback_user)).
+    /// A sink whose callbacks go to the registry's Odoo. MTS's own Odoo login must be given
+    /// with [`with_callback_user`](Self::with_callback_user) before a delivery is described: the
+    /// registry client's login is never handed to MTS.
     pub fn new(registry: OdooRegistry) -> Result<Self, SinkError> {
         let base = registry.client().base_url().clone();
         let url = |path: &str| {
@@ -89,8 +93,8 @@ impl OdooCallbackSink {
         Ok(Self {
             callback_url: url("web/dataset/call_kw/g2p.reg.id/create")?,
             auth_url: url("web/session/authenticate")?,
-            username: registry.client().login_name().to_owned(),
-            password: registry.client().password().clone(),
+            database: None,
+            login: None,
             timeout_seconds: 10,
             http_method: HttpMethod::Post,
             extra_headers: Headers::new(),
@@ -100,14 +104,20 @@ impl OdooCallbackSink {
         })
     }
 
-    /// The Odoo user MTS logs in as (it needs create on `g2p.reg.id`, read on `g2p.id.type`).
+    /// The Odoo user MTS logs in as (`callback.username`, `callback.password`; required). It
+    /// needs create on `g2p.reg.id` and read on `g2p.id.type`, and nothing more: MTS stores it.
     pub fn with_callback_user(
         mut self,
         username: impl Into<String>,
         password: SecretString,
     ) -> Self {
-        self.username = username.into();
-        self.password = password;
+        self.login = Some((username.into(), password));
+        self
+    }
+
+    /// The Odoo database MTS logs in to (`callback.database`; default: the registry client's).
+    pub fn with_callback_database(mut self, database: impl Into<String>) -> Self {
+        self.database = Some(database.into());
         self
     }
 
@@ -155,9 +165,19 @@ impl OdooCallbackSink {
     }
 }
 
+/// Why a sink without MTS's own login describes no delivery.
+const MISSING_LOGIN: &str = "callback.username and callback.password are not set: auth type odoo \
+     needs an Odoo login of MTS's own (create on g2p.reg.id, read on g2p.id.type); OMC never gives \
+     MTS its own Odoo login";
+
 #[async_trait]
 impl CallbackSink for OdooCallbackSink {
     async fn delivery(&self) -> Result<Delivery, SinkError> {
+        let Some((username, password)) = &self.login else {
+            return Err(SinkError::Misconfigured {
+                message: MISSING_LOGIN.into(),
+            });
+        };
         let type_id = self.registry.token_type_id().await.map_err(|e| match e {
             omc_core::RegistryError::Invalid { message } => SinkError::Misconfigured { message },
             other => other.into(),
@@ -175,9 +195,12 @@ impl CallbackSink for OdooCallbackSink {
             extra_headers: self.extra_headers.clone(),
             auth: CallbackAuth::Odoo {
                 auth_url: self.auth_url.clone(),
-                database: self.registry.client().database().to_owned(),
-                username: self.username.clone(),
-                password: self.password.clone(),
+                database: self
+                    .database
+                    .clone()
+                    .unwrap_or_else(|| self.registry.client().database().to_owned()),
+                username: username.clone(),
+                password: password.clone(),
                 extra_headers: self.login_headers.clone(),
             },
         })
@@ -191,8 +214,96 @@ impl CallbackSink for OdooCallbackSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::OdooClient;
+    use omc_core::IdTypes;
     use omc_core::jq::{Output, Program};
     use serde_json::json;
+
+    const OMC_PASSWORD: &str = "omc-own-Password-5521";
+
+    /// A sink over a registry client at `base`.
+    fn sink(base: &str) -> OdooCallbackSink {
+        let client = OdooClient::builder()
+            .base_url(base.parse().unwrap())
+            .database("registry-db")
+            .login("omc-admin")
+            .password(SecretString::from(OMC_PASSWORD))
+            .build()
+            .unwrap();
+        OdooCallbackSink::new(OdooRegistry::new(client, IdTypes::default())).unwrap()
+    }
+
+    /// An Odoo that logs anyone in and knows the token type as id 7.
+    async fn odoo() -> wiremock::MockServer {
+        use wiremock::matchers::{body_partial_json, method};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(body_partial_json(json!({"params": {"service": "common"}})))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"jsonrpc": "2.0", "id": 1, "result": 2})),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(body_partial_json(json!({"params": {"service": "object"}})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"jsonrpc": "2.0", "id": 1, "result": [{"id": 7, "id_validation": false}]}),
+            ))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    #[tokio::test]
+    async fn without_mts_own_login_no_delivery_is_described() {
+        // Refused before any call: `unreachable.invalid` does not resolve.
+        let error = sink("http://unreachable.invalid/")
+            .delivery()
+            .await
+            .expect_err("no callback login");
+        let shown = error.to_string();
+        assert!(
+            shown.contains("callback.username") && shown.contains("callback.password"),
+            "{shown}"
+        );
+        assert!(!shown.contains("omc-admin") && !shown.contains(OMC_PASSWORD));
+    }
+
+    #[tokio::test]
+    async fn mts_logs_in_with_the_callback_login_and_database() {
+        let odoo = odoo().await;
+        let sink = sink(&odoo.uri())
+            .with_callback_user("mts", SecretString::from("mts-password"))
+            .with_callback_database("callback-db");
+        let delivery = sink.delivery().await.expect("delivery");
+        let CallbackAuth::Odoo {
+            database,
+            username,
+            password,
+            ..
+        } = &delivery.auth
+        else {
+            panic!("auth type odoo expected");
+        };
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            (
+                database.as_str(),
+                username.as_str(),
+                password.expose_secret()
+            ),
+            ("callback-db", "mts", "mts-password")
+        );
+        // Without a callback database, the registry's.
+        let sink =
+            self::sink(&odoo.uri()).with_callback_user("mts", SecretString::from("mts-password"));
+        let CallbackAuth::Odoo { database, .. } = sink.delivery().await.unwrap().auth else {
+            panic!("auth type odoo expected");
+        };
+        assert_eq!(database, "registry-db");
+    }
 
     #[test]
     fn processed_results_become_a_create_and_the_rest_a_harmless_call() {

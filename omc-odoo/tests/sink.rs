@@ -8,7 +8,7 @@ use omc_odoo::emulator::OdooEmulator;
 use omc_odoo::{OdooCallbackSink, OdooRegistry};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -19,6 +19,7 @@ async fn mts_following_the_delivery_stores_tokens_and_nothing_else() {
     let registry = OdooRegistry::new(client, IdTypes::default());
     let sink = OdooCallbackSink::new(registry.clone())
         .expect("sink")
+        .with_callback_user("admin", SecretString::from("admin"))
         .with_timeout_seconds(5);
     assert_eq!(sink.result_path(), ResultPath::ReadBack);
     let delivery = sink.delivery().await.expect("delivery");
@@ -119,7 +120,9 @@ async fn a_missing_token_type_is_a_misconfiguration() {
         vid: "MOSIP VID".into(),
         token: "ABSENT".into(),
     };
-    let sink = OdooCallbackSink::new(OdooRegistry::new(client, types)).expect("sink");
+    let sink = OdooCallbackSink::new(OdooRegistry::new(client, types))
+        .expect("sink")
+        .with_callback_user("mts", SecretString::from("mts-password"));
     let error = sink.delivery().await.expect_err("no such type");
     assert!(error.to_string().contains("ABSENT"), "{error}");
     odoo.shutdown().await;

@@ -1,9 +1,9 @@
 //! Loading a configuration from TOML, JSON and the environment.
 
 use super::ConnectorConfig;
-use super::problems::{ConfigError, Problem};
+use super::problems::{ConfigError, Origins, Problem};
 use super::secret::Environment;
-use super::validate;
+use super::{parse, validate};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -43,27 +43,17 @@ fn single(source: &str, setting: &str, message: String) -> ConfigError {
     }
 }
 
-/// Parses configuration text into a tree (the lenient first phase).
+/// Parses configuration text into a tree (the lenient first phase). A key given twice, and
+/// text that is not TOML or JSON, refuse the text, each problem naming its setting or line.
 pub fn parse_text(text: &str, format: Format, source: &str) -> Result<Value, ConfigError> {
-    match format {
-        Format::Json => serde_json::from_str(text).map_err(|e| {
-            single(
-                source,
-                &format!("line {}, column {}", e.line(), e.column()),
-                format!("not valid JSON: {e}"),
-            )
-        }),
-        Format::Toml => toml::from_str::<Value>(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}")
-                })
-                .unwrap_or_else(|| "(file)".into());
-            single(source, &at, format!("not valid TOML: {}", e.message()))
-        }),
-    }
+    let parsed = match format {
+        Format::Json => parse::json(text),
+        Format::Toml => parse::toml(text),
+    };
+    parsed.map_err(|problems| ConfigError {
+        source_name: source.to_owned(),
+        problems,
+    })
 }
 
 /// Lays `OMC_*` variables over a tree: `OMC_CALLBACK__TIMEOUT_SECONDS=20` sets
@@ -75,8 +65,14 @@ pub fn parse_text(text: &str, format: Format, source: &str) -> Result<Value, Con
 /// (`password_env = "OMC_ODOO_PASSWORD"`, `{ env = "OMC_TOKEN" }`), and `OMC_REAL_*`, reserved
 /// for the opt-in tests against real systems.
 pub fn overlay_env(tree: &mut Value, env: &Environment) {
+    overlay(tree, env);
+}
+
+/// [`overlay_env`], saying which setting each variable set, so that problems name it.
+pub(super) fn overlay(tree: &mut Value, env: &Environment) -> Origins {
+    let mut origins = Origins::default();
     if !tree.is_object() {
-        return;
+        return origins;
     }
     let mut named = Vec::new();
     secret_sources(tree, &mut named);
@@ -89,30 +85,77 @@ pub fn overlay_env(tree: &mut Value, env: &Environment) {
         };
         let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
         if path.iter().any(String::is_empty) {
+            origins.refused.push((
+                name.to_owned(),
+                "not a setting: a double underscore separates two names".into(),
+            ));
             continue;
         }
-        let (last, parents) = path.split_last().expect("split yields at least one part");
-        let mut node = &mut *tree;
-        for part in parents {
-            let Value::Object(map) = node else { break };
-            node = map
-                .entry(part.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-        }
-        let Value::Object(map) = node else { continue };
-        let in_headers = parents.last().is_some_and(|p| p == "extra_headers");
-        if in_headers {
-            map.insert(last.replace('_', "-"), serde_json::json!({ "env": name }));
-        } else if SECRET_KEYS.contains(&last.as_str()) {
-            map.insert(format!("{last}_env"), Value::String(name.to_owned()));
-        } else {
-            let value = serde_json::from_str::<Value>(raw)
-                .ok()
-                .filter(|v| !v.is_string() && !v.is_object())
-                .unwrap_or_else(|| Value::String(raw.to_owned()));
-            map.insert(last.clone(), value);
+        if let Err(why) = overlay_one(tree, name, raw, &path, &mut origins) {
+            origins.refused.push((name.to_owned(), why));
         }
     }
+    origins
+}
+
+/// Lays one variable over the tree at `path`.
+fn overlay_one(
+    tree: &mut Value,
+    name: &str,
+    raw: &str,
+    path: &[String],
+    origins: &mut Origins,
+) -> Result<(), String> {
+    let (last, parents) = path.split_last().expect("split yields at least one part");
+    let mut node = &mut *tree;
+    let mut at = Vec::new();
+    for part in parents {
+        let Value::Object(map) = node else {
+            return Err(format!(
+                "'{}' is not a table, so it holds no '{part}'",
+                at.join(".")
+            ));
+        };
+        at.push(part.as_str());
+        if !map.contains_key(part) {
+            origins
+                .created
+                .entry(at.join("."))
+                .or_insert_with(|| name.to_owned());
+        }
+        node = map
+            .entry(part.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    let Value::Object(map) = node else {
+        return Err(format!(
+            "'{}' is not a table, so it holds no '{last}'",
+            at.join(".")
+        ));
+    };
+    let in_headers = parents.last().is_some_and(|p| p == "extra_headers");
+    let (key, value) = if in_headers {
+        (last.replace('_', "-"), serde_json::json!({ "env": name }))
+    } else if SECRET_KEYS.contains(&last.as_str()) {
+        (format!("{last}_env"), Value::String(name.to_owned()))
+    } else {
+        let value = serde_json::from_str::<Value>(raw)
+            .ok()
+            .filter(|v| !v.is_string() && !v.is_object())
+            .unwrap_or_else(|| Value::String(raw.to_owned()));
+        (last.clone(), value)
+    };
+    at.push(&key);
+    let setting = at.join(".");
+    if !map.contains_key(&key) {
+        origins
+            .created
+            .entry(setting.clone())
+            .or_insert_with(|| name.to_owned());
+    }
+    origins.set.insert(setting, name.to_owned());
+    map.insert(key, value);
+    Ok(())
 }
 
 /// The variable names a tree gives as secrets' sources (`*_env` settings and `{ env = ... }`).
@@ -164,14 +207,14 @@ impl ConnectorConfig {
         env: &Environment,
     ) -> Result<Self, ConfigError> {
         let mut tree = parse_text(text, format, source)?;
-        overlay_env(&mut tree, env);
-        validate::build(&tree, env, source)
+        let origins = overlay(&mut tree, env);
+        validate::build(&tree, env, source, origins)
     }
 
     /// A configuration from `OMC_*` environment variables alone.
     pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
         let mut tree = Value::Object(Map::new());
-        overlay_env(&mut tree, env);
-        validate::build(&tree, env, "environment")
+        let origins = overlay(&mut tree, env);
+        validate::build(&tree, env, "environment", origins)
     }
 }

@@ -8,7 +8,9 @@
 //! file, never from a configuration file's text) and are never printed or written back.
 
 mod load;
+mod numbers;
 mod openg2p;
+mod parse;
 mod problems;
 mod read;
 mod secret;
@@ -180,7 +182,8 @@ impl fmt::Debug for OdooSettings {
 }
 
 /// A connector: every setting of OpenG2P's MTS connector plus OMC's own.
-#[derive(Debug)]
+///
+/// Its `Debug` shows URLs without credentials, query or fragment, and no secret.
 pub struct ConnectorConfig {
     /// The connector's name.
     pub name: String,
@@ -224,6 +227,9 @@ pub struct ConnectorConfig {
     pub batch_size: usize,
     /// MTS requests outstanding at once (2).
     pub max_in_flight: usize,
+    /// The largest request body OMC sends to MTS (for a proxy in front of MTS that limits
+    /// bodies); a batch is cut to fit. `None`: no limit (MTS itself has none).
+    pub max_request_bytes: Option<usize>,
     /// The fields MTS refuses a record without.
     pub mandatory_fields: MandatoryFields,
     /// How OMC reaches the registry.
@@ -235,6 +241,66 @@ pub struct ConnectorConfig {
     /// `callback.extra_headers.<name>`, ...), so the configuration can be written back without
     /// its secrets.
     pub secret_sources: BTreeMap<String, SecretSource>,
+}
+
+impl fmt::Debug for ConnectorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field, so that a new one is not forgotten here.
+        let Self {
+            name,
+            mts_url,
+            input_type,
+            mapping,
+            output_type,
+            output_format,
+            delivery_type,
+            job_type,
+            lang,
+            interval_minutes,
+            filter,
+            fields,
+            callback,
+            id_types,
+            remove_vids,
+            cleanup_filter,
+            ledger,
+            runs,
+            batch_size,
+            max_in_flight,
+            max_request_bytes,
+            mandatory_fields,
+            odoo,
+            tls_ca_bundle,
+            secret_sources,
+        } = self;
+        f.debug_struct("ConnectorConfig")
+            .field("name", name)
+            .field("mts_url", &redact_url(mts_url))
+            .field("input_type", input_type)
+            .field("mapping", mapping)
+            .field("output_type", output_type)
+            .field("output_format", output_format)
+            .field("delivery_type", delivery_type)
+            .field("job_type", job_type)
+            .field("lang", lang)
+            .field("interval_minutes", interval_minutes)
+            .field("filter", filter)
+            .field("fields", fields)
+            .field("callback", callback)
+            .field("id_types", id_types)
+            .field("remove_vids", remove_vids)
+            .field("cleanup_filter", cleanup_filter)
+            .field("ledger", ledger)
+            .field("runs", runs)
+            .field("batch_size", batch_size)
+            .field("max_in_flight", max_in_flight)
+            .field("max_request_bytes", max_request_bytes)
+            .field("mandatory_fields", mandatory_fields)
+            .field("odoo", odoo)
+            .field("tls_ca_bundle", tls_ca_bundle)
+            .field("secret_sources", secret_sources)
+            .finish()
+    }
 }
 
 /// OMC's default list of fields to send.
@@ -292,6 +358,7 @@ impl ConnectorConfig {
                 runs: RunSettings::default(),
                 batch_size: 500,
                 max_in_flight: 2,
+                max_request_bytes: None,
                 mandatory_fields: MandatoryFields::default(),
                 odoo,
                 tls_ca_bundle: None,
@@ -398,6 +465,12 @@ impl ConnectorBuilder {
         self
     }
 
+    /// Sets the largest request body sent to MTS.
+    pub fn with_max_request_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_request_bytes = Some(bytes);
+        self
+    }
+
     /// Sets MTS's mandatory fields.
     pub fn with_mandatory_fields(mut self, fields: MandatoryFields) -> Self {
         self.config.mandatory_fields = fields;
@@ -443,7 +516,9 @@ mod tests {
         callback
             .extra_headers
             .insert("Authorization".into(), SecretString::from("Basic c2VjcmV0"));
-        let config = ConnectorConfig::builder("c", "http://mts.example/".parse().unwrap(), odoo)
+        let mts_url =
+            "https://user:mts-secret-1@mts.example/v1/mts/?token=mts-secret-2#mts-secret-3";
+        let config = ConnectorConfig::builder("c", mts_url.parse().unwrap(), odoo)
             .with_callback(callback)
             .build();
         let printed = format!("{config:?} {config:#?}");
@@ -453,9 +528,14 @@ mod tests {
             "bearer-secret-789",
             "c2VjcmV0",
             "pw-in-url",
+            "mts-secret-1",
+            "mts-secret-2",
+            "mts-secret-3",
+            "user:",
         ] {
             assert!(!printed.contains(secret), "{secret} leaked");
         }
+        assert!(printed.contains("mts.example/v1/mts/"), "{printed}");
         assert_eq!(config.batch_size, 500);
         assert_eq!(config.filter, Domain::openg2p_default());
     }

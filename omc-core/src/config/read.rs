@@ -1,6 +1,7 @@
 //! Reading a configuration tree leniently: every value is checked, every problem collected.
 
-use super::problems::{Problems, closest};
+use super::numbers;
+use super::problems::{self, Problems, closest};
 use super::secret::{Environment, SecretSource};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
@@ -12,7 +13,7 @@ pub(super) struct Table<'a> {
     map: Option<&'a Map<String, Value>>,
 }
 
-fn kind(v: &Value) -> &'static str {
+pub(super) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "nothing",
         Value::Bool(_) => "a boolean",
@@ -43,11 +44,7 @@ impl<'a> Table<'a> {
     }
 
     pub(super) fn setting(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+        problems::setting(&self.path, key)
     }
 
     /// Reports every key not in `allowed`, with the closest allowed one.
@@ -59,7 +56,7 @@ impl<'a> Table<'a> {
             let hint = closest(key, allowed.iter().copied())
                 .map(|c| format!("; did you mean '{c}'?"))
                 .unwrap_or_default();
-            p.add(self.setting(key), format!("unknown setting{hint}"));
+            p.unknown(&self.setting(key), &hint);
         }
     }
 
@@ -134,43 +131,16 @@ impl<'a> Table<'a> {
         }
     }
 
-    /// A whole number in `min..=max`.
-    pub(super) fn number(
-        &self,
-        key: &str,
-        default: u64,
-        min: u64,
-        max: u64,
-        p: &mut Problems,
-    ) -> u64 {
+    /// A whole number in the setting's range (see `numbers`); out of it, the default.
+    pub(super) fn number(&self, key: &str, default: u64, p: &mut Problems) -> u64 {
         let Some(value) = self.get(key) else {
             return default;
         };
-        let n = match value {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        };
-        match n {
-            Some(n) if (min..=max).contains(&n) => n,
-            Some(n) => {
-                p.add(
-                    self.setting(key),
-                    format!("{n} is out of range: expected {min} to {max}"),
-                );
-                default
-            }
-            None => {
-                p.add(
-                    self.setting(key),
-                    format!(
-                        "expected a whole number from {min} to {max}, found {}",
-                        kind(value)
-                    ),
-                );
-                default
-            }
-        }
+        let setting = self.setting(key);
+        numbers::whole(&setting, value).unwrap_or_else(|why| {
+            p.add(setting, why);
+            default
+        })
     }
 
     /// One of `choices` (compared without case); the canonical spelling is returned.

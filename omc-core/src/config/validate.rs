@@ -1,6 +1,7 @@
 //! From a configuration tree to a [`ConnectorConfig`], checking everything at once.
 
-use super::problems::{ConfigError, Problem, Problems, closest};
+use super::numbers;
+use super::problems::{ConfigError, Origins, Problem, Problems, closest};
 use super::read::Table;
 use super::secret::{Environment, SecretSource};
 use super::{
@@ -17,8 +18,9 @@ use crate::rules::{MandatoryFields, MtsField};
 use crate::runs::RunSettings;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod};
+use secrecy::SecretString;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const TOP: &[&str] = &[
     "name",
@@ -42,6 +44,7 @@ const TOP: &[&str] = &[
     "runs",
     "batch_size",
     "max_in_flight",
+    "max_request_bytes",
     "mandatory_fields",
     "odoo",
     "tls",
@@ -72,13 +75,20 @@ const ODOO: &[&str] = &[
     "password_file",
 ];
 
-/// Reads and checks a configuration tree.
+/// Reads and checks a configuration tree; `origins` says which settings `OMC_*` variables set.
 pub(super) fn build(
     tree: &Value,
     env: &Environment,
     source: &str,
+    origins: Origins,
 ) -> Result<ConnectorConfig, ConfigError> {
-    let mut p = Problems::default();
+    let mut p = Problems {
+        origins,
+        ..Problems::default()
+    };
+    for (var, why) in p.origins.refused.clone() {
+        p.add(format!("environment variable {var}"), why);
+    }
     let root = Table::root(tree, &mut p);
     root.only(TOP, &mut p);
     let name = root.required_string("name", &mut p);
@@ -101,8 +111,7 @@ pub(super) fn build(
         _ => JobType::Recurring,
     };
     let lang = root.string("lang", &mut p).unwrap_or_else(|| "eng".into());
-    let interval_minutes =
-        root.number("interval_minutes", 1440, 0, u64::from(u32::MAX), &mut p) as u32;
+    let interval_minutes = root.number("interval_minutes", 1440, &mut p) as u32;
     let filter = read_filter(&root, &mut p);
     let fields = root
         .strings("fields", &mut p)
@@ -121,8 +130,11 @@ pub(super) fn build(
     let cleanup_filter = read_domain(&root, "cleanup_filter", &mut p);
     let ledger = root.string("ledger", &mut p).map(|path| env.path(&path));
     let runs = read_runs(&root, &mut p);
-    let batch_size = root.number("batch_size", 500, 0, 1 << 32, &mut p) as usize;
-    let max_in_flight = root.number("max_in_flight", 2, 0, 1 << 32, &mut p) as usize;
+    let batch_size = root.number("batch_size", 500, &mut p) as usize;
+    let max_in_flight = root.number("max_in_flight", 2, &mut p) as usize;
+    let max_request_bytes = root
+        .has("max_request_bytes")
+        .then(|| root.number("max_request_bytes", 0, &mut p) as usize);
     let mut secret_sources = BTreeMap::new();
     let odoo = read_odoo(&root, env, &mut secret_sources, &mut p);
     let callback = read_callback(&root, env, &mut secret_sources, &mut p);
@@ -132,45 +144,57 @@ pub(super) fn build(
     let tls = root.table("tls", &mut p);
     tls.only(&["ca_bundle"], &mut p);
     let tls_ca_bundle = tls.string("ca_bundle", &mut p).map(|path| env.path(&path));
-    let config = match (name, mts_url, odoo) {
-        (Some(name), Some(mts_url), Some(odoo)) => Some(ConnectorConfig {
-            name,
-            mts_url,
-            input_type,
-            mapping,
-            output_type: OutputType::Json,
-            output_format,
-            delivery_type: DeliveryType::Callback,
-            job_type,
-            lang,
-            interval_minutes,
-            filter,
-            fields,
-            callback,
-            id_types,
-            remove_vids,
-            cleanup_filter,
-            ledger,
-            runs,
-            batch_size,
-            max_in_flight,
-            mandatory_fields,
-            odoo,
-            tls_ca_bundle,
-            secret_sources,
-        }),
-        _ => None,
+    // Settings that could not be read stand in as placeholders, so that every other setting is
+    // still checked: one pass reports every problem.
+    let complete = name.is_some() && mts_url.is_some() && odoo.complete;
+    let config = ConnectorConfig {
+        name: name.unwrap_or_default(),
+        mts_url: mts_url.unwrap_or_else(placeholder_url),
+        input_type,
+        mapping,
+        output_type: OutputType::Json,
+        output_format,
+        delivery_type: DeliveryType::Callback,
+        job_type,
+        lang,
+        interval_minutes,
+        filter,
+        fields,
+        callback,
+        id_types,
+        remove_vids,
+        cleanup_filter,
+        ledger,
+        runs,
+        batch_size,
+        max_in_flight,
+        max_request_bytes,
+        mandatory_fields,
+        odoo: odoo.settings,
+        tls_ca_bundle,
+        secret_sources,
     };
-    if let Some(config) = &config {
-        p.0.extend(check(config));
+    // A setting already refused while reading is not reported again by the checks.
+    let refused: BTreeSet<String> = p.list.iter().map(|q| q.setting.clone()).collect();
+    for problem in check(&config) {
+        if !refused.contains(&problem.setting) {
+            p.list.push(problem);
+        }
     }
-    match config {
-        Some(config) if p.0.is_empty() => Ok(config),
-        _ => Err(ConfigError {
+    let problems = p.into_list();
+    if complete && problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError {
             source_name: source.to_owned(),
-            problems: p.0,
-        }),
+            problems,
+        })
     }
+}
+
+/// Stands in for a URL that could not be read (never used: the configuration is refused).
+fn placeholder_url() -> url::Url {
+    url::Url::parse("http://unset.invalid/").expect("a valid URL")
 }
 
 /// The checks every configuration passes, loaded or built in code.
@@ -201,42 +225,33 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
             "a recurring job needs an interval of at least 1 minute",
         );
     }
-    for (setting, value, min, max) in [
+    for (setting, value) in [
+        ("interval_minutes", u64::from(c.interval_minutes)),
         (
             "callback.timeout_seconds",
-            c.callback.timeout_seconds as usize,
-            1,
-            600,
+            u64::from(c.callback.timeout_seconds),
         ),
-        ("batch_size", c.batch_size, 1, 10_000),
-        ("max_in_flight", c.max_in_flight, 1, 16),
+        ("batch_size", c.batch_size as u64),
+        ("max_in_flight", c.max_in_flight as u64),
         (
             "runs.delta_overlap_minutes",
-            c.runs.delta_overlap_minutes as usize,
-            0,
-            1_440,
+            u64::from(c.runs.delta_overlap_minutes),
         ),
-        (
-            "runs.full_sweep_days",
-            c.runs.full_sweep_days as usize,
-            1,
-            366,
-        ),
-        ("runs.max_attempts", c.runs.max_attempts as usize, 1, 100),
-        (
-            "runs.retention_days",
-            c.runs.retention_days as usize,
-            1,
-            3_660,
-        ),
+        ("runs.full_sweep_days", u64::from(c.runs.full_sweep_days)),
+        ("runs.max_attempts", u64::from(c.runs.max_attempts)),
+        ("runs.retention_days", u64::from(c.runs.retention_days)),
     ] {
-        if !(min..=max).contains(&value) {
-            p.add(
-                setting,
-                format!("{value} is out of range: expected {min} to {max}"),
-            );
+        if let Err(why) = numbers::whole(setting, &json!(value)) {
+            p.add(setting, why);
         }
     }
+    if let Some(Err(why)) = c
+        .max_request_bytes
+        .map(|bytes| numbers::whole("max_request_bytes", &json!(bytes)))
+    {
+        p.add("max_request_bytes", why);
+    }
+    check_request_time(c.batch_size, c.max_in_flight, &mut p);
     let model = FieldModel::openg2p();
     for (i, f) in c.fields.iter().enumerate() {
         if model.field(REGISTRANT_MODEL, f).is_none() {
@@ -292,7 +307,36 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
             ),
         }
     }
-    p.0
+    p.list
+}
+
+/// MTS stores a request's records inside its POST, about 15 ms each, one POST at a time; OMC
+/// gives a POST 30 s plus 50 ms a record. At a run's start `max_in_flight` POSTs arrive together
+/// and the last waits for the others: beyond this bound it times out while MTS still stores it
+/// (its outcome unknown, its registrants sent again next run).
+fn check_request_time(batch_size: usize, max_in_flight: usize, p: &mut Problems) {
+    const STORE_MS: u64 = 15;
+    const TIMEOUT_BASE_MS: u64 = 30_000;
+    const TIMEOUT_PER_RECORD_MS: u64 = 50;
+    let (n, f) = (batch_size as u64, max_in_flight as u64);
+    let waited = n.saturating_mul(STORE_MS).saturating_mul(f);
+    let allowed = TIMEOUT_BASE_MS.saturating_add(n.saturating_mul(TIMEOUT_PER_RECORD_MS));
+    if waited > allowed {
+        let most = (STORE_MS * f)
+            .checked_sub(TIMEOUT_PER_RECORD_MS)
+            .map_or(u64::MAX, |per| TIMEOUT_BASE_MS / per.max(1));
+        p.add(
+            "batch_size",
+            format!(
+                "{n} records with {f} requests in flight: MTS stores a request's records before \
+                 answering (about {STORE_MS} ms each, one request at a time), so the last \
+                 request would wait about {} s, past its {} s timeout; use at most {most} \
+                 records, or fewer requests in flight",
+                waited / 1000,
+                allowed / 1000
+            ),
+        );
+    }
 }
 
 fn check_url(setting: &str, url: &url::Url, p: &mut Problems) {
@@ -315,28 +359,28 @@ fn check_callback(c: &ConnectorConfig, p: &mut Problems) {
     let cb = &c.callback;
     match cb.auth_type {
         AuthType::Odoo => {
-            for (key, missing) in [
-                (
-                    "database",
-                    cb.database.as_deref().is_none_or(|d| d.trim().is_empty()),
-                ),
-                (
-                    "username",
-                    cb.username.as_deref().is_none_or(|u| u.trim().is_empty()),
-                ),
-                ("password", cb.password.is_none()),
-            ] {
-                if missing {
-                    let how = if key == "password" {
-                        " (password_env or password_file)"
-                    } else {
-                        ""
-                    };
-                    p.add(
-                        format!("callback.{key}"),
-                        format!("auth type odoo needs the Odoo {key} MTS logs in with{how}"),
-                    );
-                }
+            // MTS stores this login: it must be one of its own, never OMC's (`odoo.login`),
+            // which can read registrants and delete their ids.
+            let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+            if blank(&cb.database) {
+                p.add(
+                    "callback.database",
+                    "auth type odoo needs the Odoo database MTS logs in to",
+                );
+            }
+            if blank(&cb.username) {
+                p.add(
+                    "callback.username",
+                    "auth type odoo needs an Odoo login of MTS's own (create on g2p.reg.id, \
+                     read on g2p.id.type); OMC never gives MTS its own odoo.login",
+                );
+            }
+            if cb.password.is_none() {
+                p.add(
+                    "callback.password",
+                    "auth type odoo needs the password of MTS's Odoo login (password_env or \
+                     password_file); OMC never gives MTS its own odoo.password",
+                );
             }
             if cb.bulk {
                 p.add("callback.bulk", "auth type odoo calls Odoo's call_kw once per record; bulk delivery needs the self-hosted sink");
@@ -369,9 +413,7 @@ fn read_runs(root: &Table<'_>, p: &mut Problems) -> RunSettings {
         p,
     );
     let d = RunSettings::default();
-    let mut number = |key: &str, default: u32| {
-        runs.number(key, u64::from(default), 0, u64::from(u32::MAX), p) as u32
-    };
+    let mut number = |key: &str, default: u32| runs.number(key, u64::from(default), p) as u32;
     RunSettings::new(
         number("delta_overlap_minutes", d.delta_overlap_minutes),
         number("full_sweep_days", d.full_sweep_days),
@@ -555,40 +597,62 @@ fn check_mapping(
     }
 }
 
+/// OMC's own Odoo settings as read; placeholders where a setting could not be read.
+struct ReadOdoo {
+    settings: OdooSettings,
+    complete: bool,
+}
+
 fn read_odoo(
     root: &Table<'_>,
     env: &Environment,
     sources: &mut BTreeMap<String, SecretSource>,
     p: &mut Problems,
-) -> Option<OdooSettings> {
+) -> ReadOdoo {
     if !root.has("odoo") {
         p.add(
             "odoo",
             "required, and missing: the registry's base_url, database, login and password_env",
         );
-        return None;
     }
     let t = root.table("odoo", p);
     t.only(ODOO, p);
-    let base_url = t.url("base_url", true, p);
-    let database = t.required_string("database", p);
-    let login = t.required_string("login", p);
+    let (base_url, database, login) = if root.has("odoo") {
+        (
+            t.url("base_url", true, p),
+            t.required_string("database", p),
+            t.required_string("login", p),
+        )
+    } else {
+        (None, None, None)
+    };
     let password = t.secret("password", env, p);
-    if password.is_none() && !t.has("password") && !t.has("password_env") && !t.has("password_file")
+    if root.has("odoo")
+        && password.is_none()
+        && !t.has("password")
+        && !t.has("password_env")
+        && !t.has("password_file")
     {
         p.add(
             "odoo.password",
             "required, and missing: set password_env or password_file",
         );
     }
-    let (password, source) = password?;
-    sources.insert("odoo.password".into(), source);
-    Some(OdooSettings {
-        base_url: base_url?,
-        database: database?,
-        login: login?,
-        password,
-    })
+    let complete =
+        base_url.is_some() && database.is_some() && login.is_some() && password.is_some();
+    let password = password.map(|(password, source)| {
+        sources.insert("odoo.password".into(), source);
+        password
+    });
+    ReadOdoo {
+        settings: OdooSettings {
+            base_url: base_url.unwrap_or_else(placeholder_url),
+            database: database.unwrap_or_default(),
+            login: login.unwrap_or_default(),
+            password: password.unwrap_or_else(|| SecretString::from(String::new())),
+        },
+        complete,
+    }
 }
 
 fn read_callback(
@@ -607,7 +671,7 @@ fn read_callback(
             Some("PATCH") => HttpMethod::Patch,
             _ => HttpMethod::Post,
         },
-        timeout_seconds: t.number("timeout_seconds", 10, 0, u64::from(u32::MAX), p) as u32,
+        timeout_seconds: t.number("timeout_seconds", 10, p) as u32,
         auth_type: match t.choice("auth_type", &["odoo", "staticBearer", "none"], p) {
             Some("staticBearer") => AuthType::StaticBearer,
             Some("none") => AuthType::None,

@@ -52,6 +52,9 @@ impl ConnectorConfig {
         );
         root.insert("batch_size".into(), json!(self.batch_size));
         root.insert("max_in_flight".into(), json!(self.max_in_flight));
+        if let Some(bytes) = self.max_request_bytes {
+            root.insert("max_request_bytes".into(), json!(bytes));
+        }
         root.insert(
             "mandatory_fields".into(),
             json!(
