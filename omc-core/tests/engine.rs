@@ -1,14 +1,14 @@
 //! The engine over the in-memory adapters (time is tokio's paused clock where deadlines matter).
 
 use async_trait::async_trait;
-use omc_core::engine::EngineSettings;
+use omc_core::engine::{EngineError, EngineSettings, WaitPolicy};
 use omc_core::fixture::{RegistrantSeed, synthetic};
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
 use omc_core::token::mock_token;
 use omc_core::{Delivery, Engine, IdTypes, RegistrantId, Registry, RunReport, SeederError};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -488,4 +488,280 @@ async fn reading_back_stops_waiting_once_mts_says_the_callbacks_failed() {
         took < readback / 10,
         "waited {took:?} of the {readback:?} read-back deadline"
     );
+}
+
+/// A registry that fails reading candidates from a given page on, or plays another connector
+/// whose callback stores the even registrants' tokens right after this run read its first page.
+#[derive(Debug)]
+struct Hooked {
+    inner: Arc<MemoryRegistry>,
+    fail_from_page: Option<usize>,
+    pages: AtomicUsize,
+    rival: bool,
+}
+
+impl Hooked {
+    fn new(inner: Arc<MemoryRegistry>) -> Self {
+        Self {
+            inner,
+            fail_from_page: None,
+            pages: AtomicUsize::new(0),
+            rival: false,
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for Hooked {
+    async fn candidates(
+        &self,
+        q: &omc_core::CandidateQuery,
+    ) -> Result<Vec<omc_core::Candidate>, omc_core::RegistryError> {
+        let n = self.pages.fetch_add(1, Ordering::SeqCst);
+        if self.fail_from_page.is_some_and(|from| n >= from) {
+            return Err(omc_core::RegistryError::Unavailable {
+                message: "connection reset".into(),
+                source: None,
+            });
+        }
+        let page = self.inner.candidates(q).await?;
+        if self.rival && n == 0 {
+            let theirs: Vec<_> = page
+                .iter()
+                .filter(|c| c.id.0 % 2 == 0)
+                .map(|c| (c.id, mock_token(c.vid.as_ref().unwrap(), PARTNER)))
+                .collect();
+            self.inner.store_tokens(&theirs).await?;
+        }
+        Ok(page)
+    }
+    async fn tokens(
+        &self,
+        ids: &[RegistrantId],
+    ) -> Result<std::collections::BTreeMap<RegistrantId, omc_core::Token>, omc_core::RegistryError>
+    {
+        self.inner.tokens(ids).await
+    }
+    async fn store_tokens(
+        &self,
+        t: &[(RegistrantId, omc_core::Token)],
+    ) -> Result<omc_core::StoreReport, omc_core::RegistryError> {
+        self.inner.store_tokens(t).await
+    }
+    async fn store_vids(
+        &self,
+        v: &[(RegistrantId, omc_core::Vid)],
+    ) -> Result<omc_core::StoreReport, omc_core::RegistryError> {
+        self.inner.store_vids(v).await
+    }
+    async fn id_validation(&self, t: &str) -> Result<Option<String>, omc_core::RegistryError> {
+        self.inner.id_validation(t).await
+    }
+    async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, omc_core::RegistryError> {
+        self.inner.remove_vids(ids).await
+    }
+    async fn holders(
+        &self,
+        tokens: &[omc_core::Token],
+    ) -> Result<
+        std::collections::BTreeMap<omc_core::Token, Vec<RegistrantId>>,
+        omc_core::RegistryError,
+    > {
+        self.inner.holders(tokens).await
+    }
+}
+
+#[tokio::test]
+async fn a_run_stopped_by_the_registry_still_gives_its_report() {
+    let inner = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(200, 8),
+    ));
+    let registry = Arc::new(Hooked {
+        fail_from_page: Some(1),
+        ..Hooked::new(inner.clone())
+    });
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let seeder = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
+    let settings = EngineSettings {
+        batch_size: 50,
+        cleanup_filter: None,
+        ..small_batches()
+    };
+    let engine = Engine::new(registry, seeder, sink, settings);
+    let failed = engine.run_once().await.unwrap_err();
+    assert_eq!(failed.to_string(), "reading candidates failed");
+    assert!(std::error::Error::source(&failed).is_some(), "the cause");
+    assert!(matches!(failed.error(), EngineError::Registry(_)));
+    let report = failed.report();
+    assert_eq!(report.selected, 64, "the first page");
+    assert_eq!(report.tokenised, 50, "the batch sent before the error");
+    assert_eq!(report.pending, 14, "the batch not sent");
+    assert!(report.is_balanced(), "{report:?}");
+    let (report, _) = failed.into_parts();
+    assert_eq!(report.requests, 1);
+}
+
+/// A seeder whose first submission panics (a bug), the others going through.
+#[derive(Debug)]
+struct PanicsOnce {
+    inner: Arc<MemorySeeder>,
+    panicked: AtomicBool,
+}
+
+#[async_trait]
+impl TokenSeeder for PanicsOnce {
+    async fn submit(&self, r: &SeedRequest, d: &Delivery) -> Result<RequestId, SeederError> {
+        assert!(self.panicked.swap(true, Ordering::SeqCst), "a seeder bug");
+        self.inner.submit(r, d).await
+    }
+    async fn status(&self, id: &RequestId) -> Result<RequestStatus, SeederError> {
+        self.inner.status(id).await
+    }
+}
+
+#[tokio::test]
+async fn a_batch_whose_task_panics_leaves_its_registrants_pending() {
+    let registry = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(250, 2),
+    ));
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let seeder = Arc::new(PanicsOnce {
+        inner: Arc::new(MemorySeeder::new(PARTNER, sink.clone())),
+        panicked: AtomicBool::new(false),
+    });
+    let engine = Engine::new(registry.clone(), seeder, sink, small_batches());
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.selected, 250);
+    assert_eq!(report.tokenised, 150);
+    assert_eq!(report.pending, 100, "the batch that panicked");
+    assert_eq!(report.batch_errors.get("batch task panicked"), Some(&1));
+    assert!(report.is_balanced(), "{report:?}");
+    assert_eq!(registry.counts(), (150, 100), "its VIDs kept");
+}
+
+#[tokio::test]
+async fn registrants_tokenised_by_someone_else_since_selection_are_not_sent() {
+    let inner = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(20, 6),
+    ));
+    let registry = Arc::new(Hooked {
+        rival: true,
+        ..Hooked::new(inner.clone())
+    });
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let seeder = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
+    let settings = EngineSettings {
+        cleanup_filter: None,
+        ..small_batches()
+    };
+    let engine = Engine::new(registry, seeder.clone(), sink, settings);
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.selected, 20);
+    assert_eq!(report.tokenised, 10, "only what this run caused");
+    assert_eq!(report.already_tokenised, 10, "stored by the rival");
+    assert_eq!(report.sent, 10);
+    assert!(
+        sent_ids(&seeder).iter().all(|id| id % 2 == 1),
+        "not sent again"
+    );
+    assert_eq!(report.vids_removed, 20, "every VID beside a token goes");
+    assert!(report.is_balanced(), "{report:?}");
+    assert_eq!(inner.counts(), (20, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn waits_of_any_length_saturate_instead_of_overflowing() {
+    let forever = WaitPolicy {
+        first_poll: Duration::MAX,
+        poll_interval: Duration::MAX,
+        status_base: Duration::MAX,
+        status_per_record: Duration::MAX,
+        readback_base: Duration::MAX,
+        readback_per_record: Duration::MAX,
+        submit_retries: 2,
+        retry_backoff: Duration::MAX,
+    };
+    let kit = kit(
+        synthetic(30, 5),
+        EngineSettings {
+            wait: forever,
+            ..small_batches()
+        },
+    );
+    for _ in 0..2 {
+        kit.seeder.fail_next(SeederError::NotDelivered {
+            message: "connection refused".into(),
+            source: None,
+        });
+    }
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.tokenised, 30, "{report:?}");
+    assert_eq!(kit.seeder.submitted().len(), 1, "after two retries");
+    assert!(report.is_balanced());
+}
+
+/// A seeder noting, for each submission, its records and their bytes as JSON.
+#[derive(Debug)]
+struct Measuring {
+    inner: Arc<MemorySeeder>,
+    requests: Mutex<Vec<(usize, usize)>>,
+}
+
+#[async_trait]
+impl TokenSeeder for Measuring {
+    async fn submit(&self, r: &SeedRequest, d: &Delivery) -> Result<RequestId, SeederError> {
+        let bytes = r
+            .authdata
+            .iter()
+            .map(|record| serde_json::to_vec(record).unwrap().len() + 1)
+            .sum();
+        self.requests
+            .lock()
+            .unwrap()
+            .push((r.authdata.len(), bytes));
+        self.inner.submit(r, d).await
+    }
+    async fn status(&self, id: &RequestId) -> Result<RequestStatus, SeederError> {
+        self.inner.status(id).await
+    }
+}
+
+async fn measured_run(max_request_bytes: usize) -> (RunReport, Vec<(usize, usize)>) {
+    let registry = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(100, 7),
+    ));
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let seeder = Arc::new(Measuring {
+        inner: Arc::new(MemorySeeder::new(PARTNER, sink.clone())),
+        requests: Mutex::new(Vec::new()),
+    });
+    let settings = EngineSettings {
+        batch_size: 10_000,
+        max_request_bytes: Some(max_request_bytes),
+        ..small_batches()
+    };
+    let engine = Engine::new(registry, seeder.clone(), sink, settings);
+    let report = engine.run_once().await.unwrap();
+    let requests = seeder.requests.lock().unwrap().clone();
+    (report, requests)
+}
+
+#[tokio::test]
+async fn requests_are_cut_to_max_request_bytes() {
+    let (report, requests) = measured_run(6000).await;
+    assert_eq!(report.tokenised, 100);
+    assert!(report.is_balanced());
+    assert!(requests.len() > 2, "{requests:?}");
+    assert_eq!(requests.iter().map(|(n, _)| n).sum::<usize>(), 100);
+    for (_, bytes) in &requests {
+        assert!(bytes + 1024 <= 6000, "{requests:?}");
+    }
+    // A record larger than the limit on its own goes alone.
+    let (report, requests) = measured_run(1).await;
+    assert_eq!(report.tokenised, 100);
+    assert_eq!(requests.len(), 100);
 }

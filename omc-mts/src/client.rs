@@ -102,13 +102,13 @@ impl MtsClient {
         envelope::submission(&self.meta, request, delivery, SystemTime::now())
     }
 
-    async fn submit_once(&self, body: &Bytes, records: usize) -> Result<RequestId, SeederError> {
+    async fn submit_once(&self, body: Bytes, records: usize) -> Result<RequestId, SeederError> {
         let url = self.endpoint(&["authtoken", "json"]);
         let response = self
             .http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.clone())
+            .body(body)
             .timeout(self.timeouts.for_submission(records))
             .send()
             .await
@@ -171,19 +171,18 @@ fn status_retryable(error: &SeederError) -> bool {
 
 #[async_trait]
 impl TokenSeeder for MtsClient {
-    /// Posts the batch; retried only when the connection was never established.
+    /// Posts the batch, once: a submission is never retried here. Its caller owns that (the
+    /// engine's `WaitPolicy::submit_retries`), and retries only an error that
+    /// [`is_safe_to_retry`](SeederError::is_safe_to_retry): two owners would multiply the
+    /// POSTs and compound the backoffs.
     async fn submit(
         &self,
         request: &SeedRequest,
         delivery: &Delivery,
     ) -> Result<RequestId, SeederError> {
-        // Serialised once; a retry sends the same bytes.
         let body = Bytes::from(self.submission_body(request, delivery));
         let records = request.authdata.len();
-        let id = (|| self.submit_once(&body, records))
-            .retry(self.retry.backoff())
-            .when(SeederError::is_safe_to_retry)
-            .await?;
+        let id = self.submit_once(body, records).await?;
         tracing::debug!(request = %id, records, "MTS accepted a batch");
         Ok(id)
     }
@@ -203,7 +202,8 @@ impl MtsClientBuilder {
         self
     }
 
-    /// Sets the retries of the calls that are safe to retry (default [`RetryPolicy::default`]).
+    /// Sets the retries of status GETs (default [`RetryPolicy::default`]); submissions are
+    /// never retried by the client.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self

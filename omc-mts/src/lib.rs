@@ -14,9 +14,10 @@
 //! # let _ = client; Ok(()) }
 //! ```
 //!
-//! A submission is not idempotent: the client retries it only when the connection was never
-//! established, and reports everything else as [`SeederError`](omc_core::SeederError) for the
-//! caller's reconciliation to settle.
+//! A submission is not idempotent: the client makes one POST per `submit` and reports what went
+//! wrong as [`SeederError`](omc_core::SeederError); the caller (the engine) retries one that
+//! surely never arrived and leaves the rest to reconciliation. Only status GETs are retried by
+//! the client ([`RetryPolicy`]).
 
 mod client;
 mod envelope;

@@ -3,12 +3,18 @@
 mod common;
 
 use common::{delivery, record, seed};
+use omc_core::engine::{EngineSettings, WaitPolicy};
+use omc_core::fixture::synthetic;
+use omc_core::memory::{MemoryRegistry, MemorySink};
 use omc_core::sink::CallbackAuth;
+use omc_core::{Engine, IdTypes};
 use omc_core::{RequestId, RequestStatus, SeederError, TokenSeeder};
 use omc_mts::{MtsClient, RetryPolicy, TimeoutPolicy};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
@@ -417,4 +423,75 @@ fn debug_redacts_the_base_url() {
             .build()
             .is_err()
     );
+}
+
+/// A server that accepts TCP connections and closes them at once, counting them: to an
+/// `https` client the TLS handshake fails, so each submission surely never arrived.
+async fn closing_server() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (format!("https://{addr}/"), accepted)
+}
+
+fn retrying_client(base: &str) -> MtsClient {
+    MtsClient::builder(Url::parse(base).unwrap())
+        .with_retry(RetryPolicy {
+            max_retries: 3,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_submission_is_one_post_even_when_it_never_arrived() {
+    let (base, accepted) = closing_server().await;
+    let mts = retrying_client(&base);
+    let d = delivery(
+        Url::parse("http://cb.example/").unwrap(),
+        false,
+        CallbackAuth::None,
+    );
+    let err = mts
+        .submit(&seed(vec![record(1, "1")]), &d)
+        .await
+        .unwrap_err();
+    assert!(err.is_safe_to_retry(), "{err:?}");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "the caller owns retries"
+    );
+}
+
+#[tokio::test]
+async fn an_undelivered_batch_makes_at_most_submit_retries_plus_one_posts() {
+    let (base, accepted) = closing_server().await;
+    let registry = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(10, 3),
+    ));
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let settings = EngineSettings {
+        wait: WaitPolicy {
+            submit_retries: 2,
+            retry_backoff: Duration::from_millis(1),
+            ..WaitPolicy::default()
+        },
+        ..EngineSettings::default()
+    };
+    let engine = Engine::new(registry, Arc::new(retrying_client(&base)), sink, settings);
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.pending, 10);
+    assert_eq!(report.batch_errors.get("seeder not reached"), Some(&1));
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
 }

@@ -3,14 +3,21 @@
 
 mod common;
 
+use async_trait::async_trait;
 use common::{Receiver, Reply, delivery, eventually, record, seed};
-use omc_core::sink::{CallbackAuth, HttpMethod};
-use omc_core::{RequestId, RequestStatus, TokenSeeder};
+use omc_core::engine::{EngineSettings, WaitPolicy};
+use omc_core::fixture::synthetic;
+use omc_core::memory::MemoryRegistry;
+use omc_core::sink::{CallbackAuth, CallbackSink, HttpMethod, ResultPath};
+use omc_core::{Delivery, Engine, IdTypes, RequestId, RequestStatus, SinkError, TokenSeeder};
 use omc_mts::emulator::{MtsEmulator, RunningMts};
 use omc_mts::{MtsClient, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
+use url::Url;
 
 const KNOWN_VID: &str = "4918350000000001";
 const KNOWN_TOKEN: &str = "LfqyCj8Tn9kHCQzdm8QLteWg7XH_r2lRhb2KInYWDrA";
@@ -335,4 +342,126 @@ async fn requests_are_served_in_arrival_order_with_a_record_delay() {
         .map(|c| c.json()["id"].clone())
         .collect();
     assert_eq!(ids, [json!(1), json!(2), json!(3)]);
+}
+
+#[tokio::test]
+async fn a_submission_of_any_size_is_taken() {
+    let mts = MtsEmulator::builder().start().await.unwrap();
+    let receiver = Receiver::ok().await;
+    let client = client(&mts);
+    let records: Vec<_> = (1..=10_000)
+        .map(|i| {
+            let mut r = record(i, &format!("{}", 4_918_350_000_000_000_i64 + i));
+            r.0.insert(
+                "address".into(),
+                json!("12 Long Road, Quarter 7, Some District"),
+            );
+            r
+        })
+        .collect();
+    let request = seed(records);
+    let d = delivery(receiver.url("/results"), true, CallbackAuth::None);
+    let bytes = client.submission_body(&request, &d).len();
+    assert!(bytes > 2 << 20, "over axum's default limit: {bytes}");
+    client.submit(&request, &d).await.unwrap();
+    assert_eq!(mts.received().last().unwrap().records, 10_000);
+}
+
+#[tokio::test]
+async fn a_submission_stores_its_records_before_answering_and_holds_other_calls() {
+    let per_record = Duration::from_millis(4);
+    let mts = MtsEmulator::builder()
+        .submit_record_delay(per_record)
+        .start()
+        .await
+        .unwrap();
+    let receiver = Receiver::ok().await;
+    let client = client(&mts);
+    let d = delivery(receiver.url("/results"), true, CallbackAuth::None);
+    let batch = |from: i64| seed((from..from + 50).map(|i| record(i, "1")).collect());
+    let (first, second) = (batch(1), batch(100));
+    let started = std::time::Instant::now();
+    let (a, b) = tokio::join!(client.submit(&first, &d), client.submit(&second, &d));
+    let took = started.elapsed();
+    a.unwrap();
+    b.unwrap();
+    assert!(
+        took >= per_record * 100,
+        "two POSTs of 50 records, one after the other: {took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_idle_without_a_bound_does_not_overflow() {
+    let mts = MtsEmulator::builder().start().await.unwrap();
+    assert!(mts.wait_idle(Duration::MAX).await);
+}
+
+/// A read-back sink pointing MTS at a receiver that answers 200 and keeps nothing.
+#[derive(Debug)]
+struct Elsewhere(Url, Url);
+
+#[async_trait]
+impl CallbackSink for Elsewhere {
+    async fn delivery(&self) -> Result<Delivery, SinkError> {
+        Ok(delivery(self.0.clone(), true, login(&self.1)))
+    }
+
+    fn result_path(&self) -> ResultPath {
+        ResultPath::ReadBack
+    }
+}
+
+fn login(url: &Url) -> CallbackAuth {
+    CallbackAuth::Odoo {
+        auth_url: url.clone(),
+        database: "openg2p".into(),
+        username: "admin".into(),
+        password: SecretString::from("a \"quoted\" password\n"),
+        extra_headers: BTreeMap::from([("X-Login".to_owned(), SecretString::from("lh"))]),
+    }
+}
+
+#[tokio::test]
+async fn the_engine_keeps_each_request_within_max_request_bytes() {
+    let max = 8 * 1024;
+    let mts = MtsEmulator::builder().start().await.unwrap();
+    let receiver = Receiver::ok().await;
+    let sink = Elsewhere(
+        receiver.url("/results"),
+        receiver.url("/web/session/authenticate"),
+    );
+    let registry = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(100, 4),
+    ));
+    let settings = EngineSettings {
+        batch_size: 10_000,
+        max_request_bytes: Some(max),
+        wait: WaitPolicy {
+            status_base: Duration::from_secs(20),
+            readback_base: Duration::ZERO,
+            readback_per_record: Duration::ZERO,
+            ..WaitPolicy::default()
+        },
+        ..EngineSettings::default()
+    };
+    let seeder = Arc::new(client(&mts));
+    let engine = Engine::new(registry, seeder.clone(), Arc::new(sink), settings);
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.sent, 100);
+    assert!(report.is_balanced());
+    let received = mts.received();
+    assert!(received.len() > 2 && received.len() < 20, "{received:?}");
+    let d = Elsewhere(
+        receiver.url("/results"),
+        receiver.url("/web/session/authenticate"),
+    )
+    .delivery()
+    .await
+    .unwrap();
+    for r in &received {
+        let body = seeder.submission_body(&seed(r.authdata.clone()), &d);
+        assert!(body.len() <= max, "{} bytes", body.len());
+    }
 }

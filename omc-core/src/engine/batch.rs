@@ -1,15 +1,17 @@
 //! One batch: submit, wait for MTS, read tokens back, remove VIDs.
 
 use super::observer::{NO_RESULT, RunObserver, Settled};
+use super::readback::{ReadBack, read_back};
 use super::report::BatchOutcome;
 use super::settings::EngineSettings;
 use crate::error::SeederError;
 use crate::pii::PersonalRecord;
 use crate::registry::{RegistrantId, Registry, WriteDates};
 use crate::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
-use crate::sink::{CallbackSink, Delivery, ResultPath};
+use crate::sink::{CallbackSink, Delivery};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, sleep};
 
@@ -31,15 +33,18 @@ pub(super) struct Batch {
     ids: Vec<RegistrantId>,
     written: Vec<WriteDates>,
     records: Vec<PersonalRecord>,
+    /// The records' bytes as JSON, when the engine measures them.
+    bytes: usize,
 }
 
-/// The outcome of a batch task; one that panicked leaves its registrants pending (counted by
-/// the caller from what it knows: nothing, so the panic is logged).
-pub(super) fn joined(done: Result<BatchOutcome, tokio::task::JoinError>) -> BatchOutcome {
-    done.unwrap_or_else(|e| {
-        tracing::error!("a batch task failed: {e}");
-        BatchOutcome::default()
-    })
+/// `wait` from now, or `None` (never) when that is beyond what the clock can hold.
+pub(super) fn deadline_after(wait: Duration) -> Option<Instant> {
+    Instant::now().checked_add(wait)
+}
+
+/// Whether `deadline` has passed (never, for no deadline).
+pub(super) fn passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
 }
 
 impl Batch {
@@ -48,13 +53,27 @@ impl Batch {
             ids: Vec::with_capacity(n),
             written: Vec::with_capacity(n),
             records: Vec::with_capacity(n),
+            bytes: 0,
         }
     }
 
-    pub(super) fn push(&mut self, id: RegistrantId, written: WriteDates, record: PersonalRecord) {
+    /// Adds a record; `bytes` is its size as JSON when the engine measures it (else 0).
+    pub(super) fn push(
+        &mut self,
+        id: RegistrantId,
+        written: WriteDates,
+        record: PersonalRecord,
+        bytes: usize,
+    ) {
         self.ids.push(id);
         self.written.push(written);
         self.records.push(record);
+        self.bytes += bytes;
+    }
+
+    /// The records' bytes as JSON, as measured when they were pushed.
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// A batch that was never submitted: its registrants stay pending.
@@ -82,16 +101,54 @@ impl Batch {
         self.ids.is_empty()
     }
 
+    /// Leaves out the registrants that hold a token by now (another run's callback or a person
+    /// stored it since this run selected them) and returns them. A registry that cannot be read
+    /// leaves the batch whole.
+    async fn take_tokenised(&mut self, ctx: &BatchContext) -> Vec<RegistrantId> {
+        let mut held = BTreeSet::new();
+        for part in self.ids.chunks(ctx.settings.chunk_size.max(1)) {
+            match ctx.registry.tokens(part).await {
+                Ok(found) => held.extend(found.into_keys()),
+                Err(e) => tracing::debug!("reading tokens before submitting failed: {e}"),
+            }
+        }
+        if held.is_empty() {
+            return Vec::new();
+        }
+        let keep: Vec<bool> = self.ids.iter().map(|id| !held.contains(id)).collect();
+        let taken = self.ids.iter().copied().filter(|id| held.contains(id));
+        let taken: Vec<RegistrantId> = taken.collect();
+        retain_where(&mut self.ids, &keep);
+        retain_where(&mut self.written, &keep);
+        retain_where(&mut self.records, &keep);
+        taken
+    }
+
     /// Runs the batch to its end. `permit` is held while the request is outstanding at MTS.
     pub(super) async fn run(
-        self,
+        mut self,
         ctx: &BatchContext,
         permit: OwnedSemaphorePermit,
     ) -> BatchOutcome {
+        let mut outcome = BatchOutcome::default();
+        // Read right before submitting: a token the batch's registrants hold now was stored by
+        // someone else, and is not sent again; what they hold after this is the batch's doing.
+        let already = self.take_tokenised(ctx).await;
+        if !already.is_empty() {
+            tracing::info!(
+                registrants = already.len(),
+                "tokenised by someone else since they were selected: not sent"
+            );
+            settle_already(ctx, &already, &mut outcome).await;
+        }
+        if self.is_empty() {
+            return outcome;
+        }
         let Batch {
             ids,
             written,
             records,
+            ..
         } = self;
         let n = ids.len();
         let s = &ctx.settings;
@@ -105,27 +162,10 @@ impl Batch {
         let submitted = submit(ctx, &request).await;
         // The records' personal data is not needed any more.
         drop(request);
-        let mut outcome = BatchOutcome::default();
         let request_id = match submitted {
             Ok(id) => id,
             Err(error) => {
-                let reason = error
-                    .code()
-                    .map_or_else(|| reason_of(&error).to_owned(), str::to_owned);
-                tracing::warn!(records = n, %reason, "batch not submitted: {error}");
-                if error.is_safe_to_retry() {
-                    // It never reached the seeder: no result will come for it.
-                    ctx.sink.results_settled(&ids).await;
-                }
-                if let Some(o) = &ctx.observer {
-                    o.settled(Settled {
-                        unanswered: ids.into_iter().zip(written).collect(),
-                        ..Settled::default()
-                    })
-                    .await;
-                }
-                outcome.pending = n as u64;
-                outcome.error = Some(reason);
+                not_submitted(ctx, ids, written, &error, &mut outcome).await;
                 return outcome;
             }
         };
@@ -143,39 +183,101 @@ impl Batch {
         );
         let written: BTreeMap<RegistrantId, WriteDates> =
             ids.iter().copied().zip(written).collect();
-        let (tokenised, failed, pending) =
-            read_back(ctx, &request_id, ids, status, &mut outcome).await;
-        outcome.tokenised = tokenised.len() as u64;
-        // Read-back sinks keep the trait's default, which does nothing.
-        ctx.sink.results_settled(&tokenised).await;
-        let failed_ids: Vec<RegistrantId> = failed.iter().map(|(id, _)| *id).collect();
-        ctx.sink.results_settled(&failed_ids).await;
-        if let Some(o) = &ctx.observer {
-            let mut written = written;
-            let mut take = |id: &RegistrantId| written.remove(id).unwrap_or_default();
-            let settled = Settled {
-                counted: processed && !tokenised.is_empty(),
-                failed: failed
-                    .into_iter()
-                    .map(|(id, code)| {
-                        let w = take(&id);
-                        (id, code, w)
-                    })
-                    .collect(),
-                unanswered: pending.iter().map(|id| (*id, take(id))).collect(),
-                tokenised: tokenised.clone(),
-            };
-            let given_up = o.settled(settled).await.len() as u64;
-            if given_up > 0 {
-                outcome.pending -= given_up.min(outcome.pending);
-                *outcome.failed.entry(NO_RESULT.to_owned()).or_default() += given_up;
-            }
-        }
-        if s.remove_vids && !tokenised.is_empty() {
-            outcome.vids_removed = remove_vids(&*ctx.registry, &tokenised, s.chunk_size).await;
-        }
+        let found = read_back(ctx, &request_id, ids, status, &mut outcome).await;
+        settle(ctx, found, written, processed, &mut outcome).await;
         outcome
     }
+}
+
+/// A batch the seeder did not take: its registrants stay pending.
+async fn not_submitted(
+    ctx: &BatchContext,
+    ids: Vec<RegistrantId>,
+    written: Vec<WriteDates>,
+    error: &SeederError,
+    outcome: &mut BatchOutcome,
+) {
+    let reason = error
+        .code()
+        .map_or_else(|| reason_of(error).to_owned(), str::to_owned);
+    tracing::warn!(records = ids.len(), %reason, "batch not submitted: {error}");
+    if error.is_safe_to_retry() {
+        // It never reached the seeder: no result will come for it.
+        ctx.sink.results_settled(&ids).await;
+    }
+    outcome.pending = ids.len() as u64;
+    outcome.error = Some(reason);
+    if let Some(o) = &ctx.observer {
+        o.settled(Settled {
+            unanswered: ids.into_iter().zip(written).collect(),
+            ..Settled::default()
+        })
+        .await;
+    }
+}
+
+/// Tells the sink and the observer how a submitted batch settled, and removes the VIDs of
+/// the registrants found holding a token.
+async fn settle(
+    ctx: &BatchContext,
+    found: ReadBack,
+    mut written: BTreeMap<RegistrantId, WriteDates>,
+    processed: bool,
+    outcome: &mut BatchOutcome,
+) {
+    let tokenised = found.tokenised;
+    // Read-back sinks keep the trait's default, which does nothing.
+    ctx.sink.results_settled(&tokenised).await;
+    let failed_ids: Vec<RegistrantId> = found.failed.iter().map(|(id, _)| *id).collect();
+    ctx.sink.results_settled(&failed_ids).await;
+    if let Some(o) = &ctx.observer {
+        let mut take = |id: &RegistrantId| written.remove(id).unwrap_or_default();
+        let settled = Settled {
+            counted: processed && !tokenised.is_empty(),
+            failed: found
+                .failed
+                .into_iter()
+                .map(|(id, code)| {
+                    let w = take(&id);
+                    (id, code, w)
+                })
+                .collect(),
+            unanswered: found.pending.iter().map(|id| (*id, take(id))).collect(),
+            tokenised: tokenised.clone(),
+        };
+        let given_up = o.settled(settled).await.len() as u64;
+        if given_up > 0 {
+            outcome.pending -= given_up.min(outcome.pending);
+            *outcome.failed.entry(NO_RESULT.to_owned()).or_default() += given_up;
+        }
+    }
+    let s = &ctx.settings;
+    if s.remove_vids && !tokenised.is_empty() {
+        outcome.vids_removed += remove_vids(&*ctx.registry, &tokenised, s.chunk_size).await;
+    }
+}
+
+/// Registrants of the batch found holding a token before it was submitted: already tokenised,
+/// their VIDs removed.
+async fn settle_already(ctx: &BatchContext, ids: &[RegistrantId], outcome: &mut BatchOutcome) {
+    outcome.already_tokenised += ids.len() as u64;
+    if let Some(o) = &ctx.observer {
+        o.settled(Settled {
+            tokenised: ids.to_vec(),
+            ..Settled::default()
+        })
+        .await;
+    }
+    let s = &ctx.settings;
+    if s.remove_vids {
+        outcome.vids_removed += remove_vids(&*ctx.registry, ids, s.chunk_size).await;
+    }
+}
+
+/// Keeps the items whose flag in `keep` is set.
+fn retain_where<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut flags = keep.iter();
+    items.retain(|_| flags.next().copied().unwrap_or(true));
 }
 
 fn reason_of(error: &SeederError) -> &'static str {
@@ -186,7 +288,9 @@ fn reason_of(error: &SeederError) -> &'static str {
     }
 }
 
-/// Submits, retrying only what surely never arrived.
+/// Submits, retrying only what surely never arrived: the engine is the one owner of submission
+/// retries (a seeder makes one attempt per call), so a batch makes at most
+/// `submit_retries + 1` submissions.
 async fn submit(ctx: &BatchContext, request: &SeedRequest) -> Result<RequestId, SeederError> {
     let wait = &ctx.settings.wait;
     let mut delay = wait.retry_backoff;
@@ -197,7 +301,7 @@ async fn submit(ctx: &BatchContext, request: &SeedRequest) -> Result<RequestId, 
                 attempt += 1;
                 tracing::info!(attempt, "seeder not reached; retrying the submission");
                 sleep(delay).await;
-                delay *= 2;
+                delay = delay.saturating_mul(2);
             }
             other => return other,
         }
@@ -207,7 +311,7 @@ async fn submit(ctx: &BatchContext, request: &SeedRequest) -> Result<RequestId, 
 /// Polls MTS's status until it is final or the deadline passes; `None` when it never was.
 async fn wait_for_status(ctx: &BatchContext, id: &RequestId, n: usize) -> Option<RequestStatus> {
     let wait = &ctx.settings.wait;
-    let deadline = Instant::now() + wait.status_deadline(n);
+    let deadline = deadline_after(wait.status_deadline(n));
     let mut polls = wait.polls();
     loop {
         match ctx.seeder.status(id).await {
@@ -215,95 +319,12 @@ async fn wait_for_status(ctx: &BatchContext, id: &RequestId, n: usize) -> Option
             Ok(_) => {}
             Err(e) => tracing::debug!(request = %id, "status failed: {e}"),
         }
-        if Instant::now() >= deadline {
+        if passed(deadline) {
             tracing::warn!(request = %id, "no final status before the deadline");
             return None;
         }
         sleep(polls.next().unwrap_or(wait.poll_interval)).await;
     }
-}
-
-/// What reading back found: the tokenised, the failed (with their codes), the still pending.
-type ReadBack = (
-    Vec<RegistrantId>,
-    Vec<(RegistrantId, String)>,
-    Vec<RegistrantId>,
-);
-
-/// Reads the batch's tokens back until all are there, the sink has reported the rest as
-/// failed, or the deadline passes. Counts the failed and the pending.
-async fn read_back(
-    ctx: &BatchContext,
-    request: &RequestId,
-    ids: Vec<RegistrantId>,
-    status: Option<RequestStatus>,
-    outcome: &mut BatchOutcome,
-) -> ReadBack {
-    let wait = &ctx.settings.wait;
-    let chunk = ctx.settings.chunk_size.max(1);
-    let n = ids.len();
-    let mut remaining: BTreeSet<RegistrantId> = ids.into_iter().collect();
-    let mut tokenised = Vec::with_capacity(n);
-    let mut failed = Vec::new();
-    // Callbacks come after `processed`; after a callback error or a forgotten request, what
-    // arrived has arrived, so one read is enough.
-    let mut patient = matches!(
-        status,
-        Some(RequestStatus::Processed | RequestStatus::ProcessedWithErrors)
-    );
-    let deadline = Instant::now() + wait.readback_deadline(n);
-    let mut polls = wait.polls();
-    loop {
-        let ask: Vec<RegistrantId> = remaining.iter().copied().collect();
-        for part in ask.chunks(chunk) {
-            match ctx.registry.tokens(part).await {
-                Ok(found) => {
-                    for id in found.into_keys() {
-                        if remaining.remove(&id) {
-                            tokenised.push(id);
-                        }
-                    }
-                }
-                Err(e) => tracing::debug!("reading tokens back failed: {e}"),
-            }
-            if ctx.sink.result_path() == ResultPath::Received {
-                let left: Vec<_> = part
-                    .iter()
-                    .filter(|id| remaining.contains(id))
-                    .copied()
-                    .collect();
-                if let Ok(failures) = ctx.sink.failures(&left).await {
-                    for (id, failure) in failures {
-                        if remaining.remove(&id) {
-                            *outcome.failed.entry(failure.code.clone()).or_default() += 1;
-                            failed.push((id, failure.code));
-                        }
-                    }
-                }
-            }
-        }
-        if remaining.is_empty() || !patient || Instant::now() >= deadline {
-            break;
-        }
-        sleep(polls.next().unwrap_or(wait.poll_interval)).await;
-        // MTS says `processed` before it calls back, and `error_making_callback_request` once
-        // a callback could not be made: the rest of the request's callbacks never come. Read
-        // once more, then stop waiting.
-        if let Ok(RequestStatus::ErrorMakingCallbackRequest | RequestStatus::Gone) =
-            ctx.seeder.status(request).await
-        {
-            tracing::info!(%request, "MTS could not make the callbacks; not waiting for them");
-            patient = false;
-        }
-    }
-    if !remaining.is_empty() {
-        tracing::info!(
-            pending = remaining.len(),
-            "registrants left pending for the next run"
-        );
-    }
-    outcome.pending = remaining.len() as u64;
-    (tokenised, failed, remaining.into_iter().collect())
 }
 
 /// Removes the VIDs of registrants whose token was read back; failures leave them for the

@@ -5,7 +5,10 @@
 //! (leaving out empty values), holds back the records MTS would refuse (reporting MTS's code),
 //! submits batches with a bound on how many are outstanding, waits for each batch (MTS's
 //! status, then the batch's tokens read back), removes the VIDs whose token was read back, and
-//! returns a [`RunReport`] that accounts for every selected registrant.
+//! returns a [`RunReport`] that accounts for every selected registrant. Right before a batch is
+//! submitted its registrants' tokens are read: one that holds a token by then (another run's
+//! callback, a person) is not sent and counts as already tokenised, so a run counts as
+//! tokenised only the tokens that appeared after it submitted them.
 //!
 //! The registry is the ledger of tokens and VIDs: a registrant left pending (a lost callback, a
 //! batch MTS forgot) is found again by the next run, and MTS's deterministic tokens make sending
@@ -13,39 +16,28 @@
 //! [`RunObserver`] keeps: the run ledger's [`Runner`](crate::runs::Runner) is one.
 
 mod batch;
+mod error;
 mod observer;
+mod pass;
+mod readback;
 mod report;
 mod settings;
+mod size;
 
+pub use error::{EngineError, RunEnd, RunFailed};
 pub use observer::{EMPTY_TOKEN_ID, NO_RESULT, RunObserver, Settled};
 pub use report::{CleanupReport, RunReport};
 pub use settings::{EngineSettings, WaitPolicy, default_cleanup_filter};
 
 use crate::domain::Domain;
-use crate::error::{RegistryError, SinkError};
+use crate::error::RegistryError;
 use crate::ledger::{RunId, RunKind};
-use crate::receiver::ids::IdSet;
-use crate::registry::{Candidate, CandidateQuery, RegistrantId, Registry};
-use crate::rules::{VID_MISSING, build_authdata, mts_verdict};
+use crate::registry::{CandidateQuery, Registry};
 use crate::seeder::TokenSeeder;
 use crate::sink::CallbackSink;
-use batch::{Batch, BatchContext};
-use std::collections::BTreeMap;
+use batch::BatchContext;
+use pass::Pass;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
-/// Why a run could not go on. Per-batch problems do not stop a run; they are in the report.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
-    /// Reading candidates failed; the run stopped (what was sent is still accounted for).
-    #[error("reading candidates failed")]
-    Registry(#[source] RegistryError),
-    /// The callback sink could not describe its delivery: nothing was sent.
-    #[error("the callback sink cannot describe its delivery")]
-    Sink(#[source] SinkError),
-}
 
 /// What a run selects: one or more passes (Odoo domains on registrants), each paged on its own;
 /// a registrant selected by two passes counts once. The engine ANDs "holds a VID" onto each.
@@ -71,15 +63,6 @@ impl Selection {
     pub fn domains(&self) -> &[Domain] {
         &self.passes
     }
-}
-
-/// How a run ended: its report (partial when it stopped early) and the error that stopped it.
-#[derive(Debug)]
-pub struct RunEnd {
-    /// What the run did, every selected registrant accounted for.
-    pub report: RunReport,
-    /// Why it stopped before its end, if it did.
-    pub error: Option<EngineError>,
 }
 
 /// Drives a [`Registry`], a [`TokenSeeder`] and a [`CallbackSink`].
@@ -117,14 +100,12 @@ impl Engine {
         &self.registry
     }
 
-    /// One run over every registrant the filter selects, remembering nothing.
-    pub async fn run_once(&self) -> Result<RunReport, EngineError> {
+    /// One run over every registrant the filter selects, remembering nothing: the convenience
+    /// over [`run`](Self::run). A run stopped by an error returns [`RunFailed`], which holds
+    /// the error and the report of what the run did before it stopped.
+    pub async fn run_once(&self) -> Result<RunReport, RunFailed> {
         let selection = Selection::filter(self.settings.filter.clone());
-        let end = self.run(&selection, None).await;
-        match end.error {
-            Some(e) => Err(e),
-            None => Ok(end.report),
-        }
+        self.run(&selection, None).await.into_result()
     }
 
     /// One run over what `selection` selects, telling `observer` (if any) what happens to each
@@ -220,168 +201,6 @@ impl Engine {
             }
             cleanup.vids_removed +=
                 batch::remove_vids(&*self.registry, &remove, s.chunk_size).await;
-        }
-    }
-}
-
-/// The selection passes of one run, and the batches they fill.
-struct Pass<'a> {
-    ctx: &'a Arc<BatchContext>,
-    permits: Arc<Semaphore>,
-    tasks: JoinSet<report::BatchOutcome>,
-    batch: Batch,
-    cleanup: Vec<RegistrantId>,
-    seen: Option<IdSet>,
-}
-
-impl<'a> Pass<'a> {
-    fn new(ctx: &'a Arc<BatchContext>, dedupe: bool) -> Self {
-        let s = &ctx.settings;
-        Self {
-            ctx,
-            permits: Arc::new(Semaphore::new(s.max_in_flight.max(1))),
-            tasks: JoinSet::new(),
-            batch: Batch::with_capacity(s.batch_size),
-            cleanup: Vec::new(),
-            seen: dedupe.then(IdSet::default),
-        }
-    }
-
-    /// Pages through one domain, sending what it selects.
-    async fn run(&mut self, domain: &Domain, report: &mut RunReport) -> Result<(), RegistryError> {
-        let s = self.ctx.settings.clone();
-        // OMC selects only registrants holding a VID, whatever the operator's filter says.
-        let filter = domain.for_connector(&s.id_types);
-        let mut after = None;
-        loop {
-            let query = CandidateQuery {
-                filter: filter.clone(),
-                fields: s.fields.clone(),
-                after,
-                limit: s.page_size.max(1),
-            };
-            let mut page = self.ctx.registry.candidates(&query).await?;
-            let Some(last) = page.last() else {
-                return Ok(());
-            };
-            after = Some(last.id);
-            if let Some(seen) = &mut self.seen {
-                page.retain(|c| {
-                    let new = !seen.contains(c.id);
-                    seen.insert(c.id);
-                    new
-                });
-            }
-            self.page(page, report).await;
-            while let Some(done) = self.tasks.try_join_next() {
-                report.merge(batch::joined(done));
-            }
-        }
-    }
-
-    async fn page(&mut self, page: Vec<Candidate>, report: &mut RunReport) {
-        let s = self.ctx.settings.clone();
-        let observer = self.ctx.observer.clone();
-        let skip = match &observer {
-            Some(o) => {
-                let to_send: Vec<_> = page
-                    .iter()
-                    .filter(|c| !c.has_token && c.vid.is_some())
-                    .map(|c| (c.id, &c.written))
-                    .collect();
-                o.screen(&to_send).await
-            }
-            None => BTreeMap::new(),
-        };
-        let mut settled = Settled::default();
-        for candidate in page {
-            report.selected += 1;
-            let id = candidate.id;
-            if candidate.has_token {
-                report.already_tokenised += 1;
-                settled.tokenised.push(id);
-                if candidate.vid.is_some() && s.remove_vids {
-                    self.cleanup.push(id);
-                    // Removed a chunk at a time, so the list never grows with the run.
-                    if self.cleanup.len() >= s.chunk_size.max(1) {
-                        report.vids_removed +=
-                            batch::remove_vids(&*self.ctx.registry, &self.cleanup, s.chunk_size)
-                                .await;
-                        self.cleanup.clear();
-                    }
-                }
-                continue;
-            }
-            if let Some(code) = skip.get(&id) {
-                report.fail(code);
-                report.failed_unchanged += 1;
-                continue;
-            }
-            let code = if candidate.vid.is_none() {
-                Some(VID_MISSING)
-            } else if candidate.empty_token_id {
-                Some(EMPTY_TOKEN_ID)
-            } else {
-                None
-            };
-            if let Some(code) = code {
-                report.fail(code);
-                settled
-                    .failed
-                    .push((id, code.to_owned(), candidate.written));
-                continue;
-            }
-            let written = candidate.written.clone();
-            let record = build_authdata(candidate, &s.fields, &s.mapping.vid);
-            if let Some(refusal) = mts_verdict(&record.0, &s.mapping, &s.mandatory_fields) {
-                tracing::debug!(registrant = %id, code = refusal.code, "held back");
-                report.fail(refusal.code);
-                settled.failed.push((id, refusal.code.to_owned(), written));
-                continue;
-            }
-            self.batch.push(id, written, record);
-            if self.batch.len() >= s.batch_size {
-                let full = std::mem::replace(&mut self.batch, Batch::with_capacity(s.batch_size));
-                self.spawn(full, report).await;
-            }
-        }
-        if let Some(o) = &observer
-            && (!settled.tokenised.is_empty() || !settled.failed.is_empty())
-        {
-            o.settled(settled).await;
-        }
-    }
-
-    async fn spawn(&mut self, batch: Batch, report: &mut RunReport) {
-        // Waiting for a permit here is the back-pressure that bounds what is queued at MTS and
-        // what is held in memory.
-        let Ok(permit) = self.permits.clone().acquire_owned().await else {
-            report.merge(batch.unsent(self.ctx, "the engine is shutting down").await);
-            return;
-        };
-        let ctx = self.ctx.clone();
-        self.tasks
-            .spawn(async move { batch.run(&ctx, permit).await });
-    }
-
-    /// Sends the last batch (unless the run stopped early: then it stays pending), removes the
-    /// last VIDs, and waits for every batch.
-    async fn finish(mut self, report: &mut RunReport, completed: bool) {
-        let s = self.ctx.settings.clone();
-        let last = std::mem::take(&mut self.batch);
-        if !last.is_empty() {
-            if completed {
-                self.spawn(last, report).await;
-            } else {
-                report.merge(last.unsent(self.ctx, "the run stopped").await);
-            }
-        }
-        if !self.cleanup.is_empty() {
-            report.vids_removed +=
-                batch::remove_vids(&*self.ctx.registry, &self.cleanup, s.chunk_size).await;
-        }
-        while let Some(done) = self.tasks.join_next().await {
-            report.merge(batch::joined(done));
         }
     }
 }

@@ -18,11 +18,14 @@ pub struct RunReport {
     pub kind: Option<RunKind>,
     /// Registrants the filter selected.
     pub selected: u64,
-    /// Selected registrants that already held a token (nothing sent).
+    /// Selected registrants that already held a token: when selected, or when their batch was
+    /// about to be submitted (someone else, another run or a person, stored it since). They
+    /// were not sent.
     pub already_tokenised: u64,
     /// Records MTS accepted in a request.
     pub sent: u64,
-    /// Registrants whose token was read back in this run.
+    /// Registrants tokenised by this run: holding no token when their batch was submitted, and
+    /// one when it was read back.
     pub tokenised: u64,
     /// VIDs removed (of registrants tokenised now or earlier).
     pub vids_removed: u64,
@@ -39,7 +42,8 @@ pub struct RunReport {
     pub cleanup: CleanupReport,
     /// MTS requests made.
     pub requests: u64,
-    /// Batches that failed as a whole, by MTS error code or OMC's reason.
+    /// Batches that failed as a whole, by MTS error code or OMC's reason (`batch task
+    /// panicked` for a batch whose task panicked: its registrants are pending).
     pub batch_errors: BTreeMap<String, u64>,
     /// Callbacks (and logins) a receiving sink refused, by reason (for example a wrong
     /// password: MTS ignores the refusal, so the report is where it shows).
@@ -81,6 +85,7 @@ impl RunReport {
     pub(crate) fn merge(&mut self, batch: BatchOutcome) {
         self.sent += batch.sent;
         self.tokenised += batch.tokenised;
+        self.already_tokenised += batch.already_tokenised;
         self.vids_removed += batch.vids_removed;
         self.pending += batch.pending;
         self.requests += batch.requests;
@@ -109,6 +114,7 @@ pub struct CleanupReport {
 pub(crate) struct BatchOutcome {
     pub(crate) sent: u64,
     pub(crate) tokenised: u64,
+    pub(crate) already_tokenised: u64,
     pub(crate) vids_removed: u64,
     pub(crate) pending: u64,
     pub(crate) requests: u64,

@@ -25,9 +25,11 @@ pub struct WaitPolicy {
     pub readback_base: Duration,
     /// See `readback_base`.
     pub readback_per_record: Duration,
-    /// Retries of a submission that surely never arrived (connection refused).
+    /// Retries of a submission that surely never arrived (connection refused): one batch
+    /// makes at most `submit_retries + 1` submissions. The engine is the only one to retry a
+    /// submission (a [`TokenSeeder`](crate::TokenSeeder) makes one attempt per call).
     pub submit_retries: u32,
-    /// The first retry's delay, doubled at each retry.
+    /// The first retry's delay, doubled at each retry (saturating).
     pub retry_backoff: Duration,
 }
 
@@ -51,20 +53,32 @@ impl WaitPolicy {
     /// millisecond more), never more than `poll_interval`.
     pub fn polls(&self) -> impl Iterator<Item = Duration> + use<> {
         let cap = self.poll_interval;
-        let grow =
-            move |d: &Duration| Some((*d + *d / 2).max(*d + Duration::from_millis(1)).min(cap));
+        let grow = move |d: &Duration| {
+            let next = d.saturating_add(*d / 2);
+            Some(
+                next.max(d.saturating_add(Duration::from_millis(1)))
+                    .min(cap),
+            )
+        };
         std::iter::successors(Some(self.first_poll.min(cap)), grow)
     }
 
-    /// How long to wait for MTS's final status for `records` records.
+    /// How long to wait for MTS's final status for `records` records (saturating: a policy
+    /// of very long waits never overflows).
     pub fn status_deadline(&self, records: usize) -> Duration {
-        self.status_base + self.status_per_record * records as u32
+        per_record(self.status_base, self.status_per_record, records)
     }
 
-    /// How long to read tokens back for `records` records.
+    /// How long to read tokens back for `records` records (saturating).
     pub fn readback_deadline(&self, records: usize) -> Duration {
-        self.readback_base + self.readback_per_record * records as u32
+        per_record(self.readback_base, self.readback_per_record, records)
     }
+}
+
+/// `base + each × records`, saturating.
+fn per_record(base: Duration, each: Duration, records: usize) -> Duration {
+    let records = u32::try_from(records).unwrap_or(u32::MAX);
+    base.saturating_add(each.saturating_mul(records))
 }
 
 /// The default cleanup filter: registrants holding an id of both types (the engine then
@@ -90,6 +104,13 @@ pub struct EngineSettings {
     pub mandatory_fields: MandatoryFields,
     /// Records per MTS request.
     pub batch_size: usize,
+    /// The most bytes one MTS request may take (for a proxy in front of MTS that refuses larger
+    /// bodies; MTS itself has no limit), or `None` for no limit. A batch is sent early, before
+    /// `batch_size` records, when one more record would take its request over this; a record
+    /// too large on its own is sent alone. The engine measures each record as JSON and bounds
+    /// the rest of the envelope from above (its callback properties, output format and mapping,
+    /// plus 1 KiB for MTS's keys and the envelope's short strings).
+    pub max_request_bytes: Option<usize>,
     /// Registrants per page read from the registry.
     pub page_size: usize,
     /// MTS requests outstanding at once.
@@ -115,6 +136,7 @@ impl Default for EngineSettings {
             lang: "eng".into(),
             mandatory_fields: MandatoryFields::default(),
             batch_size: 500,
+            max_request_bytes: None,
             page_size: 500,
             max_in_flight: 2,
             chunk_size: 1000,
@@ -137,6 +159,7 @@ impl From<&ConnectorConfig> for EngineSettings {
             batch_size: config.batch_size,
             page_size: config.batch_size,
             max_in_flight: config.max_in_flight,
+            max_request_bytes: config.max_request_bytes,
             remove_vids: config.remove_vids,
             cleanup_filter: Some(
                 config
@@ -152,6 +175,24 @@ impl From<&ConnectorConfig> for EngineSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn very_long_waits_saturate() {
+        let forever = WaitPolicy {
+            first_poll: Duration::MAX,
+            poll_interval: Duration::MAX,
+            status_base: Duration::MAX,
+            status_per_record: Duration::MAX,
+            readback_base: Duration::from_secs(1),
+            readback_per_record: Duration::MAX,
+            ..WaitPolicy::default()
+        };
+        assert_eq!(forever.status_deadline(usize::MAX), Duration::MAX);
+        assert_eq!(forever.readback_deadline(10), Duration::MAX);
+        assert_eq!(forever.readback_deadline(0), Duration::from_secs(1));
+        let waits: Vec<_> = forever.polls().take(3).collect();
+        assert_eq!(waits, [Duration::MAX; 3]);
+    }
 
     #[test]
     fn polls_grow_by_half_to_the_interval() {

@@ -6,7 +6,9 @@
 //! as MTS does: one per record or one bulk call, `outputFormat` applied, each on a new
 //! connection, Odoo login and logout around them, no retries, and
 //! `error_making_callback_request` after a connection error or a timeout. Requests are
-//! forgotten after the retention. What it does not emulate: `csv` output (refused with
+//! forgotten after the retention. Like MTS, it takes a submission of any size, and handles one
+//! request at a time: a POST (which can be given MTS's time to store each record,
+//! [`MtsEmulator::submit_record_delay`]) holds every other call until it has answered. What it does not emulate: `csv` output (refused with
 //! `ATS-REQ-102`), `download` results (accepted and processed, no file endpoint), OAuth
 //! callbacks (accepted, then `error_making_callback_request`), the CSV and ODK endpoints.
 //!
@@ -50,18 +52,20 @@ pub struct MtsEmulator {
 struct Config {
     partner_id: String,
     record_delay: Duration,
+    submit_record_delay: Duration,
     retention: Duration,
     mandatory: MandatoryFields,
 }
 
 impl MtsEmulator {
     /// The defaults: partner `mpartner-default-omc`, `127.0.0.1:0`, no path prefix, no
-    /// per-record delay, 6 hours' retention, MTS's default mandatory fields.
+    /// per-record delays, 6 hours' retention, MTS's default mandatory fields.
     pub fn builder() -> Self {
         Self {
             config: Config {
                 partner_id: "mpartner-default-omc".into(),
                 record_delay: Duration::ZERO,
+                submit_record_delay: Duration::ZERO,
                 retention: Duration::from_secs(6 * 3600),
                 mandatory: MandatoryFields::default(),
             },
@@ -100,6 +104,14 @@ impl MtsEmulator {
         self
     }
 
+    /// Simulated time a submission takes per record before it is answered: MTS validates and
+    /// stores each record inside the POST's handler (about 15 ms each: 10,000 records take
+    /// about 150 s), answering no other call meanwhile. For benchmarks and timeout tests.
+    pub fn submit_record_delay(mut self, delay: Duration) -> Self {
+        self.config.submit_record_delay = delay;
+        self
+    }
+
     /// How long requests are kept after their creation, processed or not.
     pub fn retention(mut self, retention: Duration) -> Self {
         self.config.retention = retention;
@@ -132,6 +144,7 @@ impl MtsEmulator {
             counters: Counters::default(),
             busy: AtomicUsize::new(0),
             idle: Notify::new(),
+            serving: tokio::sync::Mutex::new(()),
         });
         let worker = tokio::spawn(worker::run(shared.clone(), queued));
         let router = routes::router(shared.clone(), &self.api_prefix);
@@ -204,16 +217,18 @@ impl RunningMts {
     /// Waits until every accepted request is processed and its callbacks made, or `timeout`
     /// passes; true when idle.
     pub async fn wait_idle(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let idle = self.shared.idle.notified();
-            if self.shared.busy.load(Ordering::SeqCst) == 0 {
-                return true;
+        let busy = || self.shared.busy.load(Ordering::SeqCst);
+        let idle = async {
+            loop {
+                let idle = self.shared.idle.notified();
+                if busy() == 0 {
+                    return;
+                }
+                idle.await;
             }
-            if tokio::time::timeout_at(deadline, idle).await.is_err() {
-                return self.shared.busy.load(Ordering::SeqCst) == 0;
-            }
-        }
+        };
+        // `timeout` saturates: `Duration::MAX` waits as long as it takes.
+        tokio::time::timeout(timeout, idle).await.is_ok() || busy() == 0
     }
 
     /// Stops accepting connections, lets open ones finish, and stops the worker.
@@ -320,6 +335,8 @@ struct Shared {
     /// Requests accepted and not yet fully handled by the worker.
     busy: AtomicUsize,
     idle: Notify,
+    /// Held by each HTTP call while it is served: MTS's process answers one at a time.
+    serving: tokio::sync::Mutex<()>,
 }
 
 impl Shared {

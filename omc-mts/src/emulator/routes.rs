@@ -6,7 +6,7 @@ use super::{ReceivedRequest, Shared};
 use crate::envelope::format_time;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,13 +19,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
-/// The router, with every path under `prefix` (empty, or ending with `/`).
+/// The router, with every path under `prefix` (empty, or ending with `/`). No body limit: MTS
+/// has none (axum's default of 2 MB would refuse a few thousand records).
 pub(crate) fn router(shared: Arc<Shared>, prefix: &str) -> Router {
     Router::new()
         .route(&format!("/{prefix}authtoken/json"), post(submit))
         .route(&format!("/{prefix}authtoken/status/{{id}}"), get(status))
         .route(&format!("/{prefix}authtoken/authfields"), get(authfields))
         .route(&format!("/{prefix}ping"), get(ping))
+        .layer(DefaultBodyLimit::disable())
         .with_state(shared)
 }
 
@@ -51,6 +53,8 @@ fn refused(shared: &Shared, refusal: &Refusal) -> Response {
 }
 
 async fn submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    // MTS answers one call at a time, and a POST only once its records are stored.
+    let _serving = shared.serving.lock().await;
     let accepted = match validate::envelope(&body) {
         Ok(accepted) => accepted,
         Err(refusal) => return refused(&shared, &refusal),
@@ -92,6 +96,11 @@ async fn submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         })
         .collect();
     let all_invalid = records.iter().all(|r| r.state == RecordState::Invalid);
+    let storing = u32::try_from(records.len()).unwrap_or(u32::MAX);
+    let storing = shared.config.submit_record_delay.saturating_mul(storing);
+    if !storing.is_zero() {
+        tokio::time::sleep(storing).await;
+    }
     let id = new_request_id();
     let callback = accepted.callback.map(Arc::new);
     shared.record(ReceivedRequest {
@@ -130,6 +139,7 @@ async fn submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 async fn status(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    drop(shared.serving.lock().await);
     let state = shared.lock_store().get_mut(&id).map(|r| r.state);
     match state {
         Some(state) => success(json!({"status": state.as_str()})),
@@ -142,12 +152,14 @@ async fn status(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Re
     }
 }
 
-async fn authfields() -> Response {
+async fn authfields(State(shared): State<Arc<Shared>>) -> Response {
+    drop(shared.serving.lock().await);
     let fields: Vec<&str> = MtsField::ALL.iter().map(|f| f.as_str()).collect();
     success(json!(fields))
 }
 
-async fn ping() -> Response {
+async fn ping(State(shared): State<Arc<Shared>>) -> Response {
+    drop(shared.serving.lock().await);
     success(json!("pong"))
 }
 

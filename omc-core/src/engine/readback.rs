@@ -1,0 +1,112 @@
+//! Reading a batch's results back: its tokens from the registry, its failures from a receiving
+//! sink, until all are there or the deadline passes.
+
+use super::batch::{BatchContext, deadline_after, passed};
+use super::report::BatchOutcome;
+use crate::registry::RegistrantId;
+use crate::seeder::{RequestId, RequestStatus};
+use crate::sink::ResultPath;
+use std::collections::BTreeSet;
+use tokio::time::sleep;
+
+/// What reading back found.
+#[derive(Debug, Default)]
+pub(super) struct ReadBack {
+    /// Holding a token, which they did not hold when the batch was submitted.
+    pub(super) tokenised: Vec<RegistrantId>,
+    /// Failed, with MTS's code (from a receiving sink).
+    pub(super) failed: Vec<(RegistrantId, String)>,
+    /// No result yet.
+    pub(super) pending: Vec<RegistrantId>,
+}
+
+/// Reads the batch's tokens back until all are there, the sink has reported the rest as
+/// failed, or the deadline passes; counts the outcome.
+pub(super) async fn read_back(
+    ctx: &BatchContext,
+    request: &RequestId,
+    ids: Vec<RegistrantId>,
+    status: Option<RequestStatus>,
+    outcome: &mut BatchOutcome,
+) -> ReadBack {
+    let wait = &ctx.settings.wait;
+    let chunk = ctx.settings.chunk_size.max(1);
+    let n = ids.len();
+    let mut remaining: BTreeSet<RegistrantId> = ids.into_iter().collect();
+    let mut found = ReadBack {
+        tokenised: Vec::with_capacity(n),
+        ..ReadBack::default()
+    };
+    // Callbacks come after `processed`; after a callback error or a forgotten request, what
+    // arrived has arrived, so one read is enough.
+    let mut patient = matches!(
+        status,
+        Some(RequestStatus::Processed | RequestStatus::ProcessedWithErrors)
+    );
+    let deadline = deadline_after(wait.readback_deadline(n));
+    let mut polls = wait.polls();
+    loop {
+        let ask: Vec<RegistrantId> = remaining.iter().copied().collect();
+        for part in ask.chunks(chunk) {
+            read_part(ctx, part, &mut remaining, &mut found, outcome).await;
+        }
+        if remaining.is_empty() || !patient || passed(deadline) {
+            break;
+        }
+        sleep(polls.next().unwrap_or(wait.poll_interval)).await;
+        // MTS says `processed` before it calls back, and `error_making_callback_request` once
+        // a callback could not be made: the rest of the request's callbacks never come. Read
+        // once more, then stop waiting.
+        if let Ok(RequestStatus::ErrorMakingCallbackRequest | RequestStatus::Gone) =
+            ctx.seeder.status(request).await
+        {
+            tracing::info!(%request, "MTS could not make the callbacks; not waiting for them");
+            patient = false;
+        }
+    }
+    if !remaining.is_empty() {
+        tracing::info!(
+            pending = remaining.len(),
+            "registrants left pending for the next run"
+        );
+    }
+    outcome.pending = remaining.len() as u64;
+    outcome.tokenised = found.tokenised.len() as u64;
+    found.pending = remaining.into_iter().collect();
+    found
+}
+
+/// Reads one chunk: the tokens, then (from a receiving sink) the failures of the rest.
+async fn read_part(
+    ctx: &BatchContext,
+    part: &[RegistrantId],
+    remaining: &mut BTreeSet<RegistrantId>,
+    found: &mut ReadBack,
+    outcome: &mut BatchOutcome,
+) {
+    match ctx.registry.tokens(part).await {
+        Ok(tokens) => {
+            for id in tokens.into_keys() {
+                if remaining.remove(&id) {
+                    found.tokenised.push(id);
+                }
+            }
+        }
+        Err(e) => tracing::debug!("reading tokens back failed: {e}"),
+    }
+    if ctx.sink.result_path() == ResultPath::Received {
+        let left: Vec<_> = part
+            .iter()
+            .filter(|id| remaining.contains(id))
+            .copied()
+            .collect();
+        if let Ok(failures) = ctx.sink.failures(&left).await {
+            for (id, failure) in failures {
+                if remaining.remove(&id) {
+                    *outcome.failed.entry(failure.code.clone()).or_default() += 1;
+                    found.failed.push((id, failure.code));
+                }
+            }
+        }
+    }
+}
