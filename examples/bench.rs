@@ -25,8 +25,10 @@
 //! also doing), MTS requests and the callbacks MTS made. Linux only. Exits non-zero unless
 //! every registrant ends with a token and without a VID.
 
-// A command-line program: it prints its figures.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Printing goes through `output`, which a closed stdout or stderr does not make panic.
+#[macro_use]
+#[path = "common/output.rs"]
+mod output;
 
 mod common;
 #[path = "callback_server/router.rs"]
@@ -131,7 +133,7 @@ async fn serve_child(kind: &str, params: &[String]) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         odoo.seed_sample(number(0)? as usize, number(1)?);
-        println!("{}", odoo.base_url());
+        outln!("{}", odoo.base_url());
         let _ = closed.await;
     } else {
         let mts = MtsEmulator::builder()
@@ -139,10 +141,10 @@ async fn serve_child(kind: &str, params: &[String]) -> Result<(), String> {
             .start()
             .await
             .map_err(|e| e.to_string())?;
-        println!("{}", mts.base_url());
+        outln!("{}", mts.base_url());
         let _ = closed.await;
         let stats = mts.callbacks_made();
-        println!(
+        outln!(
             "{}",
             json!({"calls": stats.calls, "answered": stats.answered, "failed": stats.failed,
                    "requests": mts.received().len()})
@@ -365,11 +367,11 @@ async fn run(args: &Args) -> Result<bool, String> {
     };
     let s = summary(args, &measured);
     if args.json {
-        println!("{s}");
+        outln!("{s}");
     } else {
-        println!("OMC bench: one tokenisation, emulators in child processes");
+        outln!("OMC bench: one tokenisation, emulators in child processes");
         for (key, value) in s.as_object().into_iter().flatten() {
-            println!("  {key:<26} {value}");
+            outln!("  {key:<26} {value}");
         }
     }
     let n = args.registrants as u64;
@@ -401,7 +403,7 @@ async fn main() -> ExitCode {
         return match serve_child(kind, &argv[1..]).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
-                eprintln!("bench {kind}: {message}");
+                errln!("bench {kind}: {message}");
                 ExitCode::FAILURE
             }
         };
@@ -409,18 +411,18 @@ async fn main() -> ExitCode {
     let args = match parse_args(argv.into_iter()) {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("{message}");
+            errln!("{message}");
             return ExitCode::from(2);
         }
     };
     match run(&args).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("bench: not every registrant was tokenised");
+            errln!("bench: not every registrant was tokenised");
             ExitCode::FAILURE
         }
         Err(message) => {
-            eprintln!("bench: {message}");
+            errln!("bench: {message}");
             ExitCode::FAILURE
         }
     }

@@ -18,8 +18,10 @@
 //!
 //! Exits non-zero when any registrant is unaccounted for.
 
-// A command-line program: it prints its summary.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Printing goes through `output`, which a closed stdout or stderr does not make panic.
+#[macro_use]
+#[path = "common/output.rs"]
+mod output;
 
 mod common;
 #[path = "callback_server/router.rs"]
@@ -183,7 +185,7 @@ fn summary(args: &Args, report: &RunReport, check: &Check, seconds: f64) -> Valu
 }
 
 fn print_summary(s: &Value) {
-    println!("OMC demo: one tokenisation against the Odoo and MTS emulators");
+    outln!("OMC demo: one tokenisation against the Odoo and MTS emulators");
     for key in [
         "sink",
         "registrants",
@@ -199,7 +201,7 @@ fn print_summary(s: &Value) {
         "seconds",
         "registrants_per_second",
     ] {
-        println!("  {key:<24} {}", s[key]);
+        outln!("  {key:<24} {}", s[key]);
     }
 }
 
@@ -266,7 +268,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let check = check_registry(odoo.base_url(), &args).await?;
     let s = summary(&args, &report, &check, seconds);
     if args.json {
-        println!("{s}");
+        outln!("{s}");
     } else {
         print_summary(&s);
     }
@@ -281,7 +283,7 @@ async fn run(args: Args) -> Result<bool, String> {
         && check.tokens_matching == check.tokens
         && check.vids as u64 == n - report.vids_removed;
     if !accounted {
-        eprintln!("some registrants are unaccounted for");
+        errln!("some registrants are unaccounted for");
     }
     Ok(accounted)
 }
@@ -291,7 +293,7 @@ async fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("{message}");
+            errln!("{message}");
             return ExitCode::from(2);
         }
     };
@@ -299,7 +301,7 @@ async fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(message) => {
-            eprintln!("demo: {message}");
+            errln!("demo: {message}");
             ExitCode::FAILURE
         }
     }

@@ -7,8 +7,10 @@
 //!
 //! Prints the MTS base URL on stdout, then serves until the process is interrupted.
 
-// A command-line program: printing to stdout is its interface.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Printing goes through `output`, which a closed stdout or stderr does not make panic.
+#[macro_use]
+#[path = "common/output.rs"]
+mod output;
 
 use omc_mts::emulator::MtsEmulator;
 use std::net::{IpAddr, SocketAddr};
@@ -49,7 +51,7 @@ async fn main() {
     let args = match parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("{message}\nflags: --host IP --port N --partner-id ID --record-delay-ms N");
+            errln!("{message}\nflags: --host IP --port N --partner-id ID --record-delay-ms N");
             std::process::exit(2);
         }
     };
@@ -62,11 +64,11 @@ async fn main() {
     let mts = match emulator.start().await {
         Ok(mts) => mts,
         Err(error) => {
-            eprintln!("cannot start the MTS emulator: {error}");
+            errln!("cannot start the MTS emulator: {error}");
             std::process::exit(1);
         }
     };
-    println!("{}", mts.base_url());
+    outln!("{}", mts.base_url());
     // Serve until the process is interrupted (Ctrl-C ends it).
     std::future::pending::<()>().await;
 }

@@ -8,8 +8,10 @@
 //! `--password` (admin), `--sample N` (N synthetic registrants with a VID each, default 0),
 //! `--seed S` (0). Prints the base URL.
 
-// A command-line program: printing the URL and usage is its job.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Printing goes through `output`, which a closed stdout or stderr does not make panic.
+#[macro_use]
+#[path = "common/output.rs"]
+mod output;
 
 use omc_odoo::emulator::OdooEmulator;
 use std::net::{IpAddr, SocketAddr};
@@ -65,7 +67,7 @@ async fn main() -> ExitCode {
     let options = match parse(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {
-            eprintln!("{message}");
+            errln!("{message}");
             return ExitCode::FAILURE;
         }
     };
@@ -78,12 +80,12 @@ async fn main() -> ExitCode {
     let odoo = match odoo {
         Ok(odoo) => odoo,
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             return ExitCode::FAILURE;
         }
     };
     odoo.seed_sample(options.sample, options.seed);
-    println!("{}", odoo.base_url());
+    outln!("{}", odoo.base_url());
     std::future::pending::<()>().await;
     ExitCode::SUCCESS
 }

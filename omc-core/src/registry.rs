@@ -152,15 +152,26 @@ pub trait Registry: fmt::Debug + Send + Sync + 'static {
 
     /// Stores each token as its registrant's token id. Idempotent: one token id per registrant;
     /// the same token again changes nothing; a different token is reported, never overwritten.
+    ///
+    /// Safe under concurrency (a receiver stores from concurrent callbacks): calls for the same
+    /// registrant through one registry (one `Arc<dyn Registry>`, or clones of one adapter) act
+    /// as if one ran after the other, so it ends with exactly one token id, the first stored;
+    /// exactly one call reports it `stored`, every other `unchanged` (the same token) or a
+    /// conflict (another token). Calls from several processes sharing a registry never leave
+    /// it two token ids either; an adapter says what it reports then. A registry whose check
+    /// and create are not one atomic step (OpenG2P's one id per type is a Python check, which
+    /// two overlapping Odoo transactions can both pass) serialises its own stores per
+    /// registrant and, after creating, removes every token id beside a registrant's first.
     async fn store_tokens(
         &self,
         tokens: &[(RegistrantId, Token)],
     ) -> Result<StoreReport, RegistryError>;
 
-    /// Stores each VID as its registrant's VID id (a manual import). Idempotent like
-    /// [`store_tokens`](Self::store_tokens): the same VID again changes nothing; a registrant
-    /// already holding a different VID is a conflict, never overwritten. A value the id type's
-    /// `id_validation` refuses fails the call ([`RegistryError::Invalid`]).
+    /// Stores each VID as its registrant's VID id (a manual import). Idempotent and safe under
+    /// concurrency like [`store_tokens`](Self::store_tokens): the same VID again changes
+    /// nothing; a registrant already holding a different VID is a conflict, never overwritten.
+    /// A value the id type's `id_validation` refuses fails the call
+    /// ([`RegistryError::Invalid`]).
     async fn store_vids(&self, vids: &[(RegistrantId, Vid)]) -> Result<StoreReport, RegistryError>;
 
     /// The `id_validation` pattern of the id type named `id_type` (a Python regular expression

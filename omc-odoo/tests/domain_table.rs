@@ -159,3 +159,54 @@ async fn every_malformed_domain_gets_odoos_error_envelope() {
     odoo.shutdown().await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `search_count` of `domain` as admin: the count, or the exception's name.
+async fn count(http: &reqwest::Client, odoo: &RunningOdoo, domain: Value) -> Result<u64, String> {
+    let (_, answer) = execute_kw(
+        http,
+        odoo,
+        "res.partner",
+        "search_count",
+        json!([domain]),
+        json!({}),
+    )
+    .await;
+    match answer["result"].as_u64() {
+        Some(n) => Ok(n),
+        None => Err(answer["error"]["data"]["name"].to_string()),
+    }
+}
+
+#[tokio::test]
+async fn long_ors_are_read_as_odoo_reads_them_and_deep_nesting_is_refused_like_odoo() {
+    // Measured on Odoo 17.0: search_count answers for ORs of 300 and 5,000 ids in either
+    // grouping, and fails with a RecursionError at 483 levels of alternating "&" and "|".
+    let http = reqwest::Client::new();
+    let odoo = fixture_odoo(&http).await;
+    let everyone = count(&http, &odoo, json!([])).await.unwrap();
+    for n in [300, 5_000] {
+        let ids = (1..=n).map(|i| json!(["id", "=", i]));
+        let left: Vec<Value> = std::iter::repeat_n(json!("|"), n - 1).chain(ids).collect();
+        let mut right = Vec::new();
+        for i in 1..n {
+            right.extend([json!("|"), json!(["id", "=", i])]);
+        }
+        right.push(json!(["id", "=", n]));
+        for domain in [left, right] {
+            assert_eq!(
+                count(&http, &odoo, Value::Array(domain)).await,
+                Ok(everyone)
+            );
+        }
+    }
+    let mut deep = Vec::new();
+    for i in 0..600 {
+        deep.extend([json!(["&", "|"][i % 2]), json!(["id", "!=", -1])]);
+    }
+    deep.push(json!(["id", ">", 0]));
+    assert_eq!(
+        count(&http, &odoo, Value::Array(deep)).await,
+        Err("\"builtins.RecursionError\"".to_owned())
+    );
+    odoo.shutdown().await;
+}

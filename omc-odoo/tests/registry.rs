@@ -1,7 +1,7 @@
 //! `OdooClient` and `OdooRegistry` against the Odoo emulator over real HTTP.
 
 use omc_core::domain::Operator;
-use omc_core::fixture::{RegistrantSeed, synthetic};
+use omc_core::fixture::{RegistrantSeed, synthetic, synthetic_one};
 use omc_core::time::{ManualClock, Timestamp};
 use omc_core::{
     Candidate, CandidateQuery, Domain, IdTypes, RegistrantId, Registry, RegistryError, StoreReport,
@@ -627,5 +627,143 @@ async fn id_validation_reads_the_pattern_or_none_and_names_an_unknown_type() {
         registry.id_validation("mosip vid").await.is_err(),
         "names compare exactly"
     );
+    odoo.shutdown().await;
+}
+
+/// The token rows each of `ids` holds in the emulator.
+fn token_rows(odoo: &RunningOdoo, ids: &[i64]) -> Vec<usize> {
+    ids.iter()
+        .map(|id| {
+            odoo.reg_ids_of(RegistrantId(*id))
+                .iter()
+                .filter(|r| r.id_type == "MOSIP UIN TOKEN")
+                .count()
+        })
+        .collect()
+}
+
+/// The sum of one count over reports.
+fn total(reports: &[StoreReport], count: fn(&StoreReport) -> usize) -> usize {
+    reports.iter().map(count).sum()
+}
+
+#[tokio::test]
+async fn concurrent_stores_through_one_registry_create_one_token_id_each() {
+    let (odoo, registry) = start(synthetic(6, 3).collect()).await;
+    let registry = Arc::new(registry);
+    let batch: Vec<_> = (1..=6)
+        .map(|i| (RegistrantId(i), Token::new(format!("t{i}"))))
+        .collect();
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (registry, batch) = (Arc::clone(&registry), batch.clone());
+        racers.spawn(async move { registry.store_tokens(&batch).await });
+    }
+    let mut reports = Vec::new();
+    while let Some(joined) = racers.join_next().await {
+        reports.push(joined.expect("joined").expect("every store succeeds"));
+    }
+    assert_eq!(total(&reports, |r| r.stored), 6);
+    assert_eq!(total(&reports, |r| r.unchanged), 7 * 6);
+    assert_eq!(token_rows(&odoo, &[1, 2, 3, 4, 5, 6]), [1; 6]);
+    assert_eq!(odoo.calls("g2p.reg.id", "create"), 1, "one store created");
+    odoo.shutdown().await;
+}
+
+#[tokio::test]
+async fn creates_overlapping_as_on_odoo_leave_each_registrant_its_first_token_id() {
+    // Two processes (two registries: no lock in common) store at once, and Odoo lets both
+    // creates pass OpenG2P's one-id-per-type check, as overlapping transactions do.
+    let (odoo, one) = start(synthetic(4, 5).collect()).await;
+    let two = OdooRegistry::new(client(&odoo, "admin"), IdTypes::default());
+    let stores = |tokens: [(i64, &str); 2]| {
+        let tokens: Vec<_> = tokens
+            .iter()
+            .map(|(id, t)| (RegistrantId(*id), Token::new(*t)))
+            .collect();
+        tokens
+    };
+
+    // The same token from both: one stored, one unchanged, one token id left.
+    let held = odoo.hold_reg_id_creates();
+    let same = stores([(1, "same-1"), (2, "same-2")]);
+    let (a, b) = (one.clone(), two.clone());
+    let (batch_a, batch_b) = (same.clone(), same.clone());
+    let first = tokio::spawn(async move { a.store_tokens(&batch_a).await });
+    let second = tokio::spawn(async move { b.store_tokens(&batch_b).await });
+    held.arrived(2).await;
+    held.release();
+    let reports = [
+        first.await.unwrap().expect("store"),
+        second.await.unwrap().expect("store"),
+    ];
+    assert_eq!(
+        token_rows(&odoo, &[1, 2]),
+        [1, 1],
+        "the later duplicate is removed"
+    );
+    assert_eq!(total(&reports, |r| r.stored), 2, "{reports:?}");
+    assert_eq!(total(&reports, |r| r.unchanged), 2, "{reports:?}");
+    assert_eq!(odoo.token_of(RegistrantId(1)), Some(Token::new("same-1")));
+
+    // Different tokens: each registrant keeps the first created, the other store reports a
+    // conflict.
+    let held = odoo.hold_reg_id_creates();
+    let (a, b) = (one.clone(), two.clone());
+    let batch_a = stores([(3, "a-3"), (4, "a-4")]);
+    let batch_b = stores([(3, "b-3"), (4, "b-4")]);
+    let first = tokio::spawn(async move { a.store_tokens(&batch_a).await });
+    let second = tokio::spawn(async move { b.store_tokens(&batch_b).await });
+    held.arrived(2).await;
+    drop(held);
+    let reports = [
+        first.await.unwrap().expect("store"),
+        second.await.unwrap().expect("store"),
+    ];
+    assert_eq!(token_rows(&odoo, &[3, 4]), [1, 1]);
+    assert_eq!(total(&reports, |r| r.stored), 2, "{reports:?}");
+    assert_eq!(total(&reports, |r| r.conflicts.len()), 2, "{reports:?}");
+    for id in [3, 4] {
+        let id = RegistrantId(id);
+        let winner = if reports[0].conflicts.contains(&id) {
+            "b"
+        } else {
+            "a"
+        };
+        assert_eq!(
+            odoo.token_of(id),
+            Some(Token::new(format!("{winner}-{id}"))),
+            "the registrant keeps the token of the store that reported it stored"
+        );
+    }
+    odoo.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_create_refused_for_an_id_committed_meanwhile_is_settled_by_reading_again() {
+    let (odoo, registry) = start(synthetic(3, 6).collect()).await;
+    let held = odoo.hold_reg_id_creates();
+    let batch = [
+        (RegistrantId(1), Token::new("t1")),
+        (RegistrantId(2), Token::new("t2")),
+        (RegistrantId(3), Token::new("t3")),
+    ];
+    let store = tokio::spawn(async move { registry.store_tokens(&batch).await });
+    held.arrived(1).await;
+    // Between the store's read and its create, another writer commits registrant 1's token
+    // (the same) and an empty token id for 2: Odoo refuses the whole create.
+    let mut one = synthetic_one(1, 6);
+    one.token = Some(Token::new("t1"));
+    odoo.seed([one]);
+    assert!(odoo.add_empty_token_id(RegistrantId(2)));
+    held.release();
+    let report = store.await.unwrap().expect("settled, not refused");
+    assert_eq!(
+        (report.stored, report.unchanged, report.conflicts),
+        (1, 1, vec![RegistrantId(2)])
+    );
+    assert_eq!(token_rows(&odoo, &[1, 2, 3]), [1, 1, 1]);
+    assert_eq!(odoo.token_of(RegistrantId(3)), Some(Token::new("t3")));
+    assert_eq!(odoo.calls("g2p.reg.id", "create"), 2, "created again once");
     odoo.shutdown().await;
 }

@@ -3,10 +3,15 @@
 use crate::domain::{Domain, Operator};
 use crate::fixture::RegistrantSeed;
 use crate::pii::Token;
-use crate::registry::{CandidateQuery, IdTypes, RegistrantId, Registry};
+use crate::registry::{CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
+use tokio::task::JoinSet;
+
+/// How many stores of the same registrants the suite runs at once.
+const RACERS: usize = 8;
 
 /// The registrants the suite seeds.
 ///
@@ -164,7 +169,10 @@ where
         .await
         .expect("tokens");
     assert_eq!(tokens.keys().map(|k| k.0).collect::<Vec<_>>(), [2, 3]);
-    assert_eq!(tokens[&RegistrantId(2)].expose(), "token-of-2");
+    assert_eq!(
+        tokens.get(&RegistrantId(2)).map(Token::expose),
+        Some("token-of-2")
+    );
 
     // Storing is idempotent and never overwrites.
     let t1 = Token::new("token-of-1");
@@ -267,6 +275,9 @@ where
     );
     assert_eq!(r.remove_vids(&[]).await.expect("remove none"), 0);
 
+    // Stores running at once, as a receiver's concurrent callbacks run them.
+    concurrent_stores(make(fixture(), IdTypes::default()).await).await;
+
     // Other id type names are honoured.
     let custom = IdTypes {
         vid: "NATIONAL VID".into(),
@@ -281,8 +292,86 @@ where
     );
     let tokens = registry.tokens(&[RegistrantId(2)]).await.expect("tokens");
     assert_eq!(
-        tokens[&RegistrantId(2)].expose(),
-        "token-of-2",
+        tokens.get(&RegistrantId(2)).map(Token::expose),
+        Some("token-of-2"),
         "custom token type name"
     );
+}
+
+/// `RACERS` stores at once of one batch each (`batch(racer)`), every result.
+async fn race(
+    registry: &Arc<dyn Registry>,
+    batch: impl Fn(usize) -> Vec<(RegistrantId, Token)>,
+) -> Vec<(usize, StoreReport)> {
+    let mut racers = JoinSet::new();
+    for racer in 0..RACERS {
+        let registry = Arc::clone(registry);
+        let batch = batch(racer);
+        racers.spawn(async move { (racer, registry.store_tokens(&batch).await) });
+    }
+    let mut reports = Vec::new();
+    while let Some(joined) = racers.join_next().await {
+        let (racer, report) = joined.expect("a store does not panic");
+        reports.push((racer, report.expect("a concurrent store succeeds")));
+    }
+    reports
+}
+
+/// Concurrent stores for the same registrants: each ends with exactly one token id, the first
+/// stored; exactly one store reports it stored, the others unchanged (the same token) or a
+/// conflict (another one).
+async fn concurrent_stores(registry: Arc<dyn Registry>) {
+    let same: Vec<RegistrantId> = (8..=19).map(RegistrantId).collect();
+    let token = |id: RegistrantId| Token::new(format!("race-{id}"));
+    let reports = race(&registry, |_| {
+        same.iter().map(|id| (*id, token(*id))).collect()
+    })
+    .await;
+    let sum = |f: fn(&StoreReport) -> usize| reports.iter().map(|(_, r)| f(r)).sum::<usize>();
+    assert_eq!(
+        sum(|r| r.stored),
+        same.len(),
+        "the same token stored at once: one token id per registrant"
+    );
+    assert_eq!(sum(|r| r.unchanged), (RACERS - 1) * same.len());
+    assert_eq!(sum(|r| r.conflicts.len() + r.missing.len()), 0);
+    let held = registry.tokens(&same).await.expect("tokens");
+    for id in &same {
+        assert_eq!(held.get(id), Some(&token(*id)), "registrant {id}'s token");
+    }
+    let tokens: Vec<Token> = same.iter().map(|id| token(*id)).collect();
+    let holders = registry.holders(&tokens).await.expect("holders");
+    for id in &same {
+        assert_eq!(holders.get(&token(*id)), Some(&vec![*id]), "one holder");
+    }
+
+    // Different tokens at once: the first stored stays; every other store is a conflict.
+    let other: Vec<RegistrantId> = (20..=30).map(RegistrantId).collect();
+    let token = |id: RegistrantId, racer: usize| Token::new(format!("race-{id}-{racer}"));
+    let reports = race(&registry, |racer| {
+        other.iter().map(|id| (*id, token(*id, racer))).collect()
+    })
+    .await;
+    let sum = |f: fn(&StoreReport) -> usize| reports.iter().map(|(_, r)| f(r)).sum::<usize>();
+    assert_eq!(sum(|r| r.stored), other.len(), "one token stored each");
+    assert_eq!(sum(|r| r.conflicts.len()), (RACERS - 1) * other.len());
+    assert_eq!(sum(|r| r.unchanged + r.missing.len()), 0);
+    let held = registry.tokens(&other).await.expect("tokens");
+    let mut winners: BTreeMap<RegistrantId, Vec<usize>> = BTreeMap::new();
+    for (racer, report) in &reports {
+        for id in other.iter().filter(|id| !report.conflicts.contains(id)) {
+            winners.entry(*id).or_default().push(*racer);
+        }
+    }
+    for id in &other {
+        let winner = match winners.get(id).map(Vec::as_slice) {
+            Some([winner]) => *winner,
+            found => panic!("registrant {id}: one store without a conflict, found {found:?}"),
+        };
+        assert_eq!(
+            held.get(id),
+            Some(&token(*id, winner)),
+            "registrant {id} keeps the token of the store that reported it stored"
+        );
+    }
 }

@@ -105,8 +105,9 @@ pub enum DomainError {
         /// What is wrong (no values in it).
         problem: String,
     },
-    /// Nested deeper than OMC evaluates ([`MAX_DEPTH`](super::MAX_DEPTH) levels of operators,
-    /// [`MAX_SUB_DOMAINS`](super::MAX_SUB_DOMAINS) levels of `any` sub-domains).
+    /// Nested deeper than OMC evaluates ([`MAX_DEPTH`](super::MAX_DEPTH) levels of different
+    /// operators, [`MAX_SUB_DOMAINS`](super::MAX_SUB_DOMAINS) levels of `any` sub-domains; a
+    /// run of one operator, however long, is one level).
     #[error("{at}: the filter nests deeper than {limit} levels")]
     TooDeep {
         /// Where.

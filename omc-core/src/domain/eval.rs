@@ -54,10 +54,11 @@ fn eval(domain: &Domain, record: &dyn Record, negate: bool) -> bool {
                 _ => !leaf(&c.path, c.operator, &c.value, record),
             }
         }
-        Domain::And(a, b) if negate => eval(a, record, true) || eval(b, record, true),
-        Domain::And(a, b) => eval(a, record, false) && eval(b, record, false),
-        Domain::Or(a, b) if negate => eval(a, record, true) && eval(b, record, true),
-        Domain::Or(a, b) => eval(a, record, false) || eval(b, record, false),
+        // A chain is walked term by term: a 100,000-term OR goes no deeper than a 2-term one.
+        Domain::And(chain) if negate => chain.terms().iter().any(|t| eval(t, record, true)),
+        Domain::And(chain) => chain.terms().iter().all(|t| eval(t, record, false)),
+        Domain::Or(chain) if negate => chain.terms().iter().all(|t| eval(t, record, true)),
+        Domain::Or(chain) => chain.terms().iter().any(|t| eval(t, record, false)),
         Domain::Not(a) => eval(a, record, !negate),
         Domain::All(terms) if negate => terms.iter().any(|t| eval(t, record, true)),
         Domain::All(terms) => terms.iter().all(|t| eval(t, record, false)),

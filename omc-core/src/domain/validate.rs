@@ -175,30 +175,33 @@ fn walk(
     index: &mut usize,
     out: &mut Vec<DomainProblem>,
 ) {
-    let here = at.child(*index);
-    *index += 1;
     match domain {
-        Domain::True | Domain::False => {}
-        Domain::Leaf(c) => criterion(c, model, root, &here, out),
-        Domain::And(a, b) | Domain::Or(a, b) => {
-            walk(a, model, root, at, index, out);
-            walk(b, model, root, at, index, out);
+        Domain::True | Domain::False => *index += 1,
+        Domain::Leaf(c) => {
+            criterion(c, model, root, &at.child(*index), out);
+            *index += 1;
         }
-        Domain::Not(a) => walk(a, model, root, at, index, out),
+        // Each term after the operators written before it.
+        Domain::And(chain) | Domain::Or(chain) => {
+            for (ops, term) in chain.parts() {
+                *index += ops;
+                walk(term, model, root, at, index, out);
+            }
+        }
+        Domain::Not(a) => {
+            *index += 1;
+            walk(a, model, root, at, index, out);
+        }
         // Nested implicit ANDs are written with (n - 1) explicit '&'s, `[]` as TRUE_LEAF.
-        Domain::All(terms) => match terms.len() {
-            0 => {}
-            1 => {
-                *index -= 1;
-                walk(&terms[0], model, root, at, index, out);
+        Domain::All(terms) => {
+            *index += match terms.len() {
+                0 => 1,
+                n => n - 1,
+            };
+            for t in terms {
+                walk(t, model, root, at, index, out);
             }
-            n => {
-                *index += n - 2;
-                for t in terms {
-                    walk(t, model, root, at, index, out);
-                }
-            }
-        },
+        }
     }
 }
 

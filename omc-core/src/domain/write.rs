@@ -1,5 +1,6 @@
 //! Writing a domain back to Odoo's JSON form, and Odoo's normal form.
 
+use super::chain::{Chain, Joiner, join};
 use super::{Criterion, CriterionValue, Domain};
 use serde_json::{Value, json};
 
@@ -19,16 +20,8 @@ fn prefix(domain: &Domain, out: &mut Vec<Value>) {
         Domain::True => out.push(json!([1, "=", 1])),
         Domain::False => out.push(json!([0, "=", 1])),
         Domain::Leaf(c) => out.push(leaf(c)),
-        Domain::And(a, b) => {
-            out.push(json!("&"));
-            prefix(a, out);
-            prefix(b, out);
-        }
-        Domain::Or(a, b) => {
-            out.push(json!("|"));
-            prefix(a, out);
-            prefix(b, out);
-        }
+        Domain::And(chain) => chained("&", chain, out),
+        Domain::Or(chain) => chained("|", chain, out),
         Domain::Not(a) => {
             out.push(json!("!"));
             prefix(a, out);
@@ -41,6 +34,14 @@ fn prefix(domain: &Domain, out: &mut Vec<Value>) {
                 terms.iter().for_each(|t| prefix(t, out));
             }
         },
+    }
+}
+
+/// A chain's terms, each after the operators written just before it.
+fn chained(op: &str, chain: &Chain, out: &mut Vec<Value>) {
+    for (ops, term) in chain.parts() {
+        out.extend(std::iter::repeat_n(json!(op), ops));
+        prefix(term, out);
     }
 }
 
@@ -67,15 +68,16 @@ pub(super) fn normalize(domain: &Domain) -> Domain {
                 CriterionValue::Domain(d) => CriterionValue::Domain(Box::new(normalize(d))),
             },
         }),
-        Domain::And(a, b) => Domain::And(Box::new(normalize(a)), Box::new(normalize(b))),
-        Domain::Or(a, b) => Domain::Or(Box::new(normalize(a)), Box::new(normalize(b))),
+        // A chain's terms are never implicit AND lists, so normalising keeps their shape.
+        Domain::And(chain) => Domain::And(chain.map_ref(normalize)),
+        Domain::Or(chain) => Domain::Or(chain.map_ref(normalize)),
         Domain::Not(a) => Domain::Not(Box::new(normalize(a))),
         Domain::All(terms) => {
             let mut terms = terms.iter().map(normalize);
             let Some(first) = terms.next() else {
                 return Domain::True;
             };
-            terms.fold(first, |acc, t| Domain::And(Box::new(acc), Box::new(t)))
+            terms.fold(first, |acc, t| Domain::And(join(Joiner::And, acc, t)))
         }
     }
 }

@@ -7,7 +7,8 @@ use super::record::{parse_domain, parse_order, search};
 use super::schema::{Fault, Kind, Model};
 use super::store::{Store, many2one_id};
 use serde_json::{Map, Value, json};
-use std::sync::RwLock;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, RwLock};
 
 /// Positional and keyword arguments, looked up the way Python binds them.
 struct Params<'a> {
@@ -65,6 +66,30 @@ pub(crate) fn execute(
             model.name()
         ))),
     }
+}
+
+/// `g2p.reg.id` `create` in a transaction overlapping others (see
+/// [`HeldCreates`](super::HeldCreates)): OpenG2P's one-id-per-type rule does not see the rows
+/// in `unseen` (theirs), and the rows created join them.
+pub(crate) fn create_overlapping(
+    data: &RwLock<Store>,
+    unseen: &Mutex<BTreeSet<i64>>,
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+) -> Result<Value, Fault> {
+    let params = Params { args, kwargs };
+    let mut store = data.write().unwrap_or_else(|e| e.into_inner());
+    store.begin();
+    let mut unseen = unseen.lock().unwrap_or_else(|e| e.into_inner());
+    store.unseen = std::mem::take(&mut *unseen);
+    let result = write_method(&mut store, Model::RegId, "create", &params);
+    *unseen = std::mem::take(&mut store.unseen);
+    match &result {
+        Ok(Value::Array(ids)) => unseen.extend(ids.iter().filter_map(Value::as_i64)),
+        Ok(id) => unseen.extend(id.as_i64()),
+        Err(_) => {}
+    }
+    result
 }
 
 fn read_method(

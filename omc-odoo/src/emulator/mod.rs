@@ -10,7 +10,9 @@
 //! type per registrant, `id_validation`) and Odoo's error envelopes. Like Odoo, it stamps
 //! `create_date` and `write_date` on the record written only (a `g2p.reg.id` written leaves its
 //! registrant's `write_date` alone), once per call, to a fraction of a second it does not send
-//! (see [`OdooEmulator::clock`]).
+//! (see [`OdooEmulator::clock`]). Each call runs alone; [`RunningOdoo::hold_reg_id_creates`]
+//! makes `g2p.reg.id` creates overlap as concurrent transactions do on Odoo, where two of them
+//! can both pass OpenG2P's one-id-per-type check.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), omc_odoo::emulator::EmulatorError> {
@@ -25,6 +27,7 @@
 mod clock;
 mod methods;
 mod openg2p_api;
+mod overlap;
 mod record;
 mod rpc;
 mod running;
@@ -33,6 +36,7 @@ mod session;
 mod store;
 mod validation;
 
+pub use overlap::HeldCreates;
 pub use running::{EmulatedRegId, RunningOdoo};
 
 use omc_core::IdTypes;
@@ -195,6 +199,7 @@ impl OdooEmulator {
             sessions: Mutex::new(HashMap::new()),
             calls: Mutex::new(BTreeMap::new()),
             session_seq: AtomicU64::new(0),
+            overlap: Mutex::new(None),
         };
         running::serve(shared, self.bind).await
     }
@@ -215,6 +220,8 @@ pub(crate) struct Shared {
     sessions: Mutex<HashMap<String, i64>>,
     calls: Mutex<BTreeMap<(String, String), u64>>,
     session_seq: AtomicU64,
+    /// The creates being held, while a [`HeldCreates`] holds them.
+    overlap: Mutex<Option<Arc<overlap::Overlap>>>,
 }
 
 impl Shared {

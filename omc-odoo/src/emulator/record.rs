@@ -144,8 +144,8 @@ fn datetimes(store: &Store, model: Model, domain: Domain) -> Domain {
             }
             Domain::Leaf(c)
         }
-        Domain::And(a, b) => Domain::And(boxed(a), boxed(b)),
-        Domain::Or(a, b) => Domain::Or(boxed(a), boxed(b)),
+        Domain::And(chain) => Domain::And(chain.map(|t| datetimes(store, model, t))),
+        Domain::Or(chain) => Domain::Or(chain.map(|t| datetimes(store, model, t))),
         Domain::Not(a) => Domain::Not(boxed(a)),
         Domain::All(terms) => Domain::All(
             terms
@@ -284,10 +284,10 @@ fn check_list(store: &Store, model: Model, domain: &Domain) -> Result<(), Fault>
     match domain {
         Domain::True | Domain::False => Ok(()),
         Domain::Leaf(c) => check_leaf(store, model, c),
-        Domain::And(a, b) | Domain::Or(a, b) => {
-            check_list(store, model, a)?;
-            check_list(store, model, b)
-        }
+        Domain::And(chain) | Domain::Or(chain) => chain
+            .terms()
+            .iter()
+            .try_for_each(|t| check_list(store, model, t)),
         Domain::Not(a) => check_list(store, model, a),
         Domain::All(terms) => terms.iter().try_for_each(|t| check_list(store, model, t)),
     }
@@ -499,11 +499,7 @@ fn ints(items: &[Value]) -> BTreeSet<i64> {
 fn conjuncts(domain: &Domain) -> Vec<&Criterion> {
     match domain {
         Domain::Leaf(c) => vec![c],
-        Domain::And(a, b) => {
-            let mut out = conjuncts(a);
-            out.extend(conjuncts(b));
-            out
-        }
+        Domain::And(chain) => chain.terms().iter().flat_map(conjuncts).collect(),
         Domain::All(terms) => terms.iter().flat_map(conjuncts).collect(),
         _ => Vec::new(),
     }

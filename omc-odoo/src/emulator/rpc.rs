@@ -67,8 +67,9 @@ pub(crate) fn answer(id: Value, outcome: Result<Value, Fault>) -> Response {
     }
 }
 
-/// Counts the call, then runs it.
-pub(crate) fn dispatch(
+/// Counts the call, then runs it (a `g2p.reg.id` `create` held back while
+/// [`HeldCreates`](super::HeldCreates) hold them).
+pub(crate) async fn dispatch(
     shared: &Shared,
     model: &str,
     method: &str,
@@ -81,7 +82,19 @@ pub(crate) fn dispatch(
             .entry((model.to_owned(), method.to_owned()))
             .or_default() += 1;
     }
-    execute(&shared.data, model, method, args, kwargs)
+    let held = (model == "g2p.reg.id" && method == "create")
+        .then(|| {
+            shared
+                .overlap
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        })
+        .flatten();
+    match held {
+        Some(overlap) => overlap.create(shared, args, kwargs).await,
+        None => execute(&shared.data, model, method, args, kwargs),
+    }
 }
 
 /// `POST /jsonrpc`.
@@ -106,7 +119,7 @@ pub(crate) async fn jsonrpc(State(shared): State<Arc<Shared>>, body: Bytes) -> R
             "protocol_version": 1,
         })),
         ("common", method) => Err(Fault::exception(format!("Method not found: {method}"))),
-        ("object", "execute_kw") | ("object", "execute") => object(&shared, args),
+        ("object", "execute_kw") | ("object", "execute") => object(&shared, args).await,
         ("object", method) => Err(Fault::exception(format!("Method not available {method}"))),
         (service, _) => Err(Fault::key_error(format!("'{service}'"))),
     };
@@ -124,7 +137,7 @@ fn login(shared: &Shared, args: &[Value]) -> Option<i64> {
 
 /// `object.execute_kw` with `[db, uid, password, model, method, args, kwargs]`, checking the
 /// credentials on every call as Odoo does.
-fn object(shared: &Shared, args: &[Value]) -> Result<Value, Fault> {
+async fn object(shared: &Shared, args: &[Value]) -> Result<Value, Fault> {
     let text = |i: usize| args.get(i).and_then(Value::as_str);
     let database = text(0).unwrap_or_default();
     let uid = args.get(1).and_then(Value::as_i64).unwrap_or_default();
@@ -146,5 +159,5 @@ fn object(shared: &Shared, args: &[Value]) -> Result<Value, Fault> {
         Some(Value::Object(kwargs)) => kwargs,
         _ => &empty,
     };
-    dispatch(shared, model, method, positional, keywords)
+    dispatch(shared, model, method, positional, keywords).await
 }

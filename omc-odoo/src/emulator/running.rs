@@ -148,6 +148,14 @@ impl RunningOdoo {
         self.seed(synthetic(n, seed));
     }
 
+    /// Holds every `g2p.reg.id` `create` until the answer is released or dropped, then runs
+    /// the held ones as overlapping transactions do on the real Odoo: each checks OpenG2P's one
+    /// id per type against every row but those the other held creates made, so concurrent
+    /// creates for one registrant can all succeed, as they can on Odoo 17.
+    pub fn hold_reg_id_creates(&self) -> super::HeldCreates {
+        super::HeldCreates::start(Arc::clone(&self.shared))
+    }
+
     /// The `g2p.id.type` id of the type named `name`.
     pub fn id_type_id(&self, name: &str) -> Option<i64> {
         self.read().id_type_named(name)

@@ -106,6 +106,6 @@ pub(crate) async fn call_kw(
         Some(Value::Object(kwargs)) => kwargs,
         _ => &empty,
     };
-    let outcome = dispatch(&shared, model, method, args, kwargs);
+    let outcome = dispatch(&shared, model, method, args, kwargs).await;
     answer(call.id.clone(), outcome)
 }

@@ -1,12 +1,14 @@
 //! [`OdooRegistry`]: OpenG2P's registry (`res.partner`, `g2p.reg.id`, `g2p.id.type`) as an
 //! [`omc_core::Registry`].
 
+mod locks;
 mod rows;
 mod store;
 
 use crate::client::OdooClient;
 use crate::error::OdooError;
 use async_trait::async_trait;
+use locks::KeyedLocks;
 use omc_core::domain::Operator;
 use omc_core::idcheck::IdPattern;
 use omc_core::registry::WriteDates;
@@ -34,17 +36,31 @@ const WRITE_DATE: &str = "write_date";
 /// Every request is bounded: id lists are sent in chunks (1,000 by default). A page of
 /// candidates costs two calls (`res.partner` then `g2p.reg.id` `search_read`); storing tokens
 /// or VIDs three per chunk (which registrants exist and are active, which ids of the type they
-/// hold, one `create` of the rest) plus one lookup of the id type's id, cached per type name;
-/// storing VIDs also reads the VID type's `id_validation` once per call and refuses the whole
-/// call, before anything is stored, when a value does not match it; removing VIDs a `search`
-/// and an `unlink` per chunk, searching again (up to 3 times) when Odoo's own clean-up deleted
-/// a VID in between. Archived registrants count as missing when storing.
+/// hold, one `create` of the rest) and a fourth when something was created (reading the
+/// created ids back), plus one lookup of the id type's id, cached per type name; storing VIDs
+/// also reads the VID type's `id_validation` once per call and refuses the whole call, before
+/// anything is stored, when a value does not match it; removing VIDs a `search` and an
+/// `unlink` per chunk, searching again (up to 3 times) when Odoo's own clean-up deleted a VID
+/// in between. Archived registrants count as missing when storing.
+///
+/// Stores are safe under concurrency (see [`Registry::store_tokens`]): the stores of one
+/// registrant through this registry and its clones run one after another (per-registrant
+/// locks held across the chunk's calls); and as stores from other processes can still overlap
+/// (OpenG2P's one id per type is a Python check that two overlapping transactions both pass),
+/// a store that finds a registrant holding two or more ids of the type keeps the first (lowest
+/// id) and removes the others (a `search` and an `unlink`), and a `create` Odoo refuses because
+/// an id appeared meanwhile is settled by reading again (up to 3 attempts). Between processes
+/// one report can be wrong: when Odoo commits two ids in the opposite order to their ids, the
+/// store whose id is later removed may already have reported it stored; the registrant still
+/// ends with one id.
 #[derive(Debug, Clone)]
 pub struct OdooRegistry {
     client: OdooClient,
     id_types: IdTypes,
     /// `g2p.id.type` ids by type name, looked up once each.
     type_ids: Arc<Mutex<BTreeMap<String, i64>>>,
+    /// Per-registrant locks shared by clones: one store of a registrant at a time.
+    locks: Arc<KeyedLocks>,
     chunk: usize,
 }
 
@@ -55,6 +71,7 @@ impl OdooRegistry {
             client,
             id_types,
             type_ids: Arc::default(),
+            locks: Arc::default(),
             chunk: DEFAULT_CHUNK,
         }
     }

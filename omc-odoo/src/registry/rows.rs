@@ -7,12 +7,14 @@ use std::fmt;
 /// The `g2p.reg.id` fields [`RegIdRow`] reads.
 pub(super) const REG_ID_FIELDS: [&str; 4] = ["partner_id", "id_type", "value", "write_date"];
 
-/// One `g2p.reg.id` row as read back: `partner_id` and `id_type` are many2one pairs
-/// `[id, name]`. Only the partner's id is kept (a registrant without a name reads back as
-/// `[id, false]` or `[id, ""]`, and the name is personal data anyway); `value` is a string, or
-/// `false` when never set; `write_date` is `YYYY-MM-DD HH:MM:SS` (absent when not asked for).
+/// One `g2p.reg.id` row as read back (Odoo always sends its `id`): `partner_id` and `id_type`
+/// are many2one pairs `[id, name]`. Only the partner's id is kept (a registrant without a name
+/// reads back as `[id, false]` or `[id, ""]`, and the name is personal data anyway); `value`
+/// is a string, or `false` when never set; `write_date` is `YYYY-MM-DD HH:MM:SS` (absent when
+/// not asked for).
 #[derive(Deserialize)]
 pub(super) struct RegIdRow {
+    pub(super) id: i64,
     #[serde(rename = "partner_id", deserialize_with = "many2one_id")]
     pub(super) partner: i64,
     #[serde(rename = "id_type", deserialize_with = "many2one_name")]

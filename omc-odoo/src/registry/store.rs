@@ -1,13 +1,40 @@
-//! Writing ids: storing tokens and VIDs without ever overwriting one, and removing VIDs.
+//! Writing ids: storing tokens and VIDs without ever overwriting one or leaving two of a type
+//! to a registrant, and removing VIDs.
+//!
+//! OpenG2P's "one id per type" is a Python constraint, checked inside the creating transaction:
+//! two creates for one registrant that overlap can both pass it (on Odoo 17, two JSON-RPC
+//! `create` calls at once both succeeded 7 times in 10). So a store
+//! - runs alone for its registrants in this process (per-registrant locks, shared by clones):
+//!   concurrent callbacks handled by one receiver cannot both find a registrant without an id
+//!   and both create one;
+//! - reads back what it created: a registrant holding two or more ids of the type (another
+//!   process created one at the same time) keeps its first (lowest id) and the others are
+//!   removed. Every writer that keeps this rule ends with the same id, whichever reads last,
+//!   and at least the last to commit sees every row. A store whose own id was not the first
+//!   reports the registrant unchanged when the first holds its value, a conflict otherwise;
+//! - when Odoo refuses the `create` (`ValidationError`: an id of the type was committed
+//!   between its read and its create), reads again and creates only for those still without
+//!   one, up to [`CREATE_ATTEMPTS`] times.
+//!
+//! One residue: when Odoo hands out row ids in another order than it commits them, a store
+//! that saw only its own row reports it stored, and a later reader may then remove it as the
+//! second; the registrant still ends with exactly one id, and with tokens (derived from the
+//! person) it holds the same value.
 
+use super::rows::RegIdRow;
 use super::{OdooRegistry, PARTNER, REG_ID, protocol};
 use crate::error::OdooError;
 use omc_core::{RegistrantId, RegistryError, StoreReport};
 use serde_json::{Value, json};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How many times `remove_vids` searches again when a VID vanished under its `unlink`.
+/// How many times an `unlink` searches again when an id vanished under it.
 const UNLINK_ATTEMPTS: usize = 3;
+
+/// How many times a store creates when Odoo refused the `create` because an id of the type
+/// appeared meanwhile.
+const CREATE_ATTEMPTS: usize = 3;
 
 /// Odoo's exception for a broken rule (here: `id_validation`, or one id per type).
 const VALIDATION_ERROR: &str = "odoo.exceptions.ValidationError";
@@ -28,6 +55,34 @@ impl IdKind {
     }
 }
 
+/// The ids of one type a set of registrants hold: each one's first (lowest id) row, and the
+/// rows beside a first, which break the one-id-per-type rule.
+struct Holdings {
+    first: BTreeMap<i64, RegIdRow>,
+    extra: Vec<i64>,
+}
+
+impl Holdings {
+    fn of(rows: Vec<RegIdRow>) -> Self {
+        let mut first: BTreeMap<i64, RegIdRow> = BTreeMap::new();
+        let mut extra = Vec::new();
+        for row in rows {
+            match first.entry(row.partner) {
+                Entry::Vacant(slot) => {
+                    slot.insert(row);
+                }
+                // The lowest id is the first, whatever order the rows came in.
+                Entry::Occupied(mut slot) => extra.push(if slot.get().id > row.id {
+                    slot.insert(row).id
+                } else {
+                    row.id
+                }),
+            }
+        }
+        Self { first, extra }
+    }
+}
+
 impl OdooRegistry {
     fn type_name(&self, kind: IdKind) -> &str {
         match kind {
@@ -38,7 +93,7 @@ impl OdooRegistry {
 
     /// Stores each value as its registrant's id of `kind`: one id per registrant; the same
     /// value again changes nothing; a registrant holding an id of the type with another value,
-    /// or with none, is a conflict (a second id of a type is never created).
+    /// or with none, is a conflict (a second id of a type is never kept).
     pub(super) async fn store_values(
         &self,
         kind: IdKind,
@@ -75,6 +130,21 @@ impl OdooRegistry {
         Ok(found.iter().filter_map(Value::as_i64).collect())
     }
 
+    /// The ids of `kind` that `partners` hold, removing any beside each one's first.
+    async fn holdings(&self, kind: IdKind, partners: &[i64]) -> Result<Holdings, RegistryError> {
+        let holdings = Holdings::of(self.reg_ids(partners, &[self.type_name(kind)]).await?);
+        if !holdings.extra.is_empty() {
+            tracing::warn!(
+                count = holdings.extra.len(),
+                id_type = self.type_name(kind),
+                "registrants held more than one id of a type (created concurrently); removing all but each one's first"
+            );
+            self.unlink_found(json!([["id", "in", holdings.extra]]))
+                .await?;
+        }
+        Ok(holdings)
+    }
+
     /// One chunk of distinct registrants, in id order.
     async fn store_chunk(
         &self,
@@ -83,6 +153,7 @@ impl OdooRegistry {
         report: &mut StoreReport,
     ) -> Result<(), RegistryError> {
         let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        let _locked = self.locks.lock(&ids).await;
         let existing = self.existing(&ids).await?;
         let (present, absent): (Vec<i64>, Vec<i64>) =
             ids.iter().copied().partition(|id| existing.contains(id));
@@ -90,36 +161,88 @@ impl OdooRegistry {
         if present.is_empty() {
             return Ok(());
         }
-        let type_name = self.type_name(kind);
-        // The first row of the type each registrant holds, with its value if it has one.
-        let mut held: BTreeMap<i64, Option<String>> = BTreeMap::new();
-        for row in self.reg_ids(&present, &[type_name]).await? {
-            held.entry(row.partner).or_insert_with(|| row.into_value());
-        }
-        let mut create = Vec::new();
-        for &(id, value) in chunk.iter().filter(|(id, _)| existing.contains(id)) {
-            match held.get(&id) {
-                Some(Some(current)) if current == value => report.unchanged += 1,
-                Some(_) => report.conflicts.push(RegistrantId(id)),
-                None => create.push((id, value)),
+        let mut pending: Vec<(i64, &str)> = chunk
+            .iter()
+            .copied()
+            .filter(|(id, _)| existing.contains(id))
+            .collect();
+        let mut held = self.holdings(kind, &present).await?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut create = Vec::new();
+            for &(id, value) in &pending {
+                match held.first.get(&id) {
+                    Some(current) if current.value() == Some(value) => report.unchanged += 1,
+                    Some(_) => report.conflicts.push(RegistrantId(id)),
+                    None => create.push((id, value)),
+                }
             }
+            if create.is_empty() {
+                return Ok(());
+            }
+            let type_id = self.type_id(self.type_name(kind)).await?;
+            let error = match self.create(type_id, &create).await {
+                Ok(created) => return self.settle(kind, &create, &created, report).await,
+                Err(error) if error.exception() == Some(VALIDATION_ERROR) => error,
+                Err(error) => return Err(error.into()),
+            };
+            let partners: Vec<i64> = create.iter().map(|(id, _)| *id).collect();
+            // Refused for an id of the type committed meanwhile: those now holding one are
+            // settled by reading them; the rest are created again.
+            held = self.holdings(kind, &partners).await?;
+            if held.first.is_empty() || attempt == CREATE_ATTEMPTS {
+                return Err(self.refused(kind, create.len(), error));
+            }
+            pending = create;
         }
-        if create.is_empty() {
-            return Ok(());
-        }
-        let type_id = self.type_id(type_name).await?;
+    }
+
+    /// Creates the ids (of the `g2p.id.type` `type_id`) in one call: their row ids, in order.
+    async fn create(&self, type_id: i64, create: &[(i64, &str)]) -> Result<Vec<i64>, OdooError> {
         let vals: Vec<Value> = create
             .iter()
             .map(|(id, value)| json!({"partner_id": id, "id_type": type_id, "value": value}))
             .collect();
-        if let Err(error) = self
+        let created = self
             .client
             .execute_kw(REG_ID, "create", json!([vals]), json!({}))
-            .await
-        {
-            return Err(self.refused(kind, create.len(), error));
+            .await?;
+        let ids: Vec<i64> = match created {
+            Value::Array(ids) => ids.iter().filter_map(Value::as_i64).collect(),
+            _ => Vec::new(),
+        };
+        if ids.len() != create.len() {
+            return Err(OdooError::Protocol {
+                context: "g2p.reg.id.create".into(),
+                problem: "the result is not one id per record created".into(),
+            });
         }
-        report.stored += create.len();
+        Ok(ids)
+    }
+
+    /// Reads back the ids just created (`created`, in the order of `create`): a registrant
+    /// whose first id of the type is not the one created here had another created at the same
+    /// time, and keeps that one.
+    async fn settle(
+        &self,
+        kind: IdKind,
+        create: &[(i64, &str)],
+        created: &[i64],
+        report: &mut StoreReport,
+    ) -> Result<(), RegistryError> {
+        let partners: Vec<i64> = create.iter().map(|(id, _)| *id).collect();
+        let held = self.holdings(kind, &partners).await?;
+        for (&(partner, value), row) in create.iter().zip(created) {
+            match held.first.get(&partner) {
+                Some(first) if first.id != *row && first.value() == Some(value) => {
+                    report.unchanged += 1;
+                }
+                Some(first) if first.id != *row => report.conflicts.push(RegistrantId(partner)),
+                // Its own, or already removed by someone else: it was stored.
+                _ => report.stored += 1,
+            }
+        }
         Ok(())
     }
 
@@ -139,20 +262,23 @@ impl OdooRegistry {
     }
 
     pub(super) async fn remove_chunk(&self, partners: &[i64]) -> Result<usize, RegistryError> {
+        self.unlink_found(json!([
+            ["partner_id", "in", partners],
+            ["id_type", "in", [&self.id_types.vid]]
+        ]))
+        .await
+    }
+
+    /// Removes the `g2p.reg.id` rows `domain` finds, searching again (up to
+    /// [`UNLINK_ATTEMPTS`] times) when one vanished before the `unlink` (OpenG2P's own VID
+    /// clean-up, or another store removing the same extra id); returns how many it removed.
+    async fn unlink_found(&self, domain: Value) -> Result<usize, RegistryError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let found = self
                 .client
-                .execute_kw(
-                    REG_ID,
-                    "search",
-                    json!([[
-                        ["partner_id", "in", partners],
-                        ["id_type", "in", [&self.id_types.vid]]
-                    ]]),
-                    json!({}),
-                )
+                .execute_kw(REG_ID, "search", json!([domain]), json!({}))
                 .await?;
             let ids: Vec<i64> = match found {
                 Value::Array(ids) => ids.iter().filter_map(Value::as_i64).collect(),
@@ -168,12 +294,12 @@ impl OdooRegistry {
             {
                 Ok(_) => return Ok(ids.len()),
                 Err(e) if e.is_missing() && attempt < UNLINK_ATTEMPTS => {
-                    tracing::debug!(attempt, "a VID vanished before unlink; searching again");
+                    tracing::debug!(attempt, "an id vanished before unlink; searching again");
                 }
                 Err(e) if e.is_missing() => {
                     return Err(RegistryError::Unavailable {
                         message: format!(
-                            "VIDs kept vanishing under unlink ({UNLINK_ATTEMPTS} attempts)"
+                            "ids kept vanishing under unlink ({UNLINK_ATTEMPTS} attempts)"
                         ),
                         source: Some(Box::new(e)),
                     });

@@ -29,6 +29,9 @@ pub(crate) struct Store {
     validators: Validators,
     extra_partner_fields: BTreeSet<String>,
     stamper: Stamper,
+    /// `g2p.reg.id` rows the running call does not see when it checks OpenG2P's one id per
+    /// type: those of transactions overlapping it (empty but for held creates).
+    pub(crate) unseen: BTreeSet<i64>,
 }
 
 impl Store {

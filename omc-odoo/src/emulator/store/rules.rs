@@ -125,7 +125,7 @@ impl Store {
                 let twin = partner
                     .into_iter()
                     .flat_map(|p| self.reg_ids_of(p))
-                    .filter(|other| Some(*other) != id)
+                    .filter(|other| Some(*other) != id && !self.unseen.contains(other))
                     .any(|other| {
                         self.row(Model::RegId, other)
                             .is_some_and(|r| many2one_id(r.get("id_type")) == id_type)
