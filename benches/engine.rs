@@ -82,7 +82,7 @@ fn build_request(c: &mut Criterion) {
                 let authdata: Vec<_> = page
                     .into_iter()
                     .map(|c| build_authdata(c, &fields, "vid"))
-                    .filter(|r| mts_verdict(&r.0, &mapping, &mandatory).is_none())
+                    .filter(|r| mts_verdict(r.expose(), &mapping, &mandatory).is_none())
                     .collect();
                 let request = SeedRequest {
                     mapping: mapping.clone(),
@@ -99,7 +99,7 @@ fn build_request(c: &mut Criterion) {
 fn decode_page(c: &mut Criterion) {
     let rows: Vec<Value> = synthetic(500, 1)
         .map(|s| {
-            let mut row = s.fields.0;
+            let mut row = s.fields.into_inner();
             row.insert("id".into(), json!(s.id.0));
             Value::Object(row)
         })

@@ -97,11 +97,11 @@ fn check(path: &str) -> Result<(), String> {
     let sample = synthetic_one(42, 1);
     let candidate = Candidate::new(sample.id, sample.vid, false, sample.fields);
     let record = build_authdata(candidate, &c.fields, &c.mapping.vid);
-    let verdict = mts_verdict(&record.0, &c.mapping, &c.mandatory_fields);
+    let verdict = mts_verdict(record.expose(), &c.mapping, &c.mandatory_fields);
     let request = serde_json::json!({
         "request": {
             "output": "json", "deliverytype": "callback", "lang": c.lang,
-            "mapping": c.mapping, "authdata": [masked(&Value::Object(record.0))]
+            "mapping": c.mapping, "authdata": [masked(&Value::Object(record.into_inner()))]
         }
     });
     outln!("  MTS request for a sample registrant (personal data masked):");

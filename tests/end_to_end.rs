@@ -71,7 +71,11 @@ async fn run(w: &World, callback_password: &str) -> RunReport {
 fn sent_ids(mts: &RunningMts) -> Vec<i64> {
     mts.received()
         .iter()
-        .flat_map(|r| r.authdata.iter().filter_map(|a| a.0.get("id")?.as_i64()))
+        .flat_map(|r| {
+            r.authdata
+                .iter()
+                .filter_map(|a| a.expose().get("id")?.as_i64())
+        })
         .collect()
 }
 
@@ -108,7 +112,7 @@ async fn an_operator_run_tokenises_everyone_and_removes_the_vids() {
 fn patched(id: i64, patch: serde_json::Value) -> RegistrantSeed {
     let mut seed = synthetic_one(id, 5);
     for (k, v) in patch.as_object().unwrap() {
-        seed.fields.0.insert(k.clone(), v.clone());
+        seed.fields.expose_mut().insert(k.clone(), v.clone());
     }
     seed
 }

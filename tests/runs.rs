@@ -107,7 +107,7 @@ password_env = "RUNS_TEST_ODOO_PASSWORD"
         let mut ids: Vec<i64> = self.mts.received()[from..]
             .iter()
             .flat_map(|r| r.authdata.iter())
-            .filter_map(|record| record.0.get("id").and_then(Value::as_i64))
+            .filter_map(|record| record.expose().get("id").and_then(Value::as_i64))
             .collect();
         ids.sort_unstable();
         ids
@@ -159,7 +159,7 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test]
 async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
     let mut seeds: Vec<RegistrantSeed> = synthetic(20, 11).collect();
-    seeds[2].fields.0.remove("gender");
+    seeds[2].fields.expose_mut().remove("gender");
     let mut no_vid = synthetic_one(23, 11);
     no_vid.vid = None;
     seeds.push(no_vid);

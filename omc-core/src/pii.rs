@@ -66,10 +66,16 @@ redacted_string!(
 
 /// A JSON object holding personal data (a registrant's fields, an MTS `authdata` record).
 ///
-/// `Debug` lists the keys only, never the values.
+/// `Debug` lists the keys only, never the values; the values are reached only through
+/// [`expose`](Self::expose) and its siblings, named so that every use stands out:
+///
+/// ```compile_fail
+/// let record = omc_core::PersonalRecord::new();
+/// let fields = record.0; // not public
+/// ```
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PersonalRecord(pub Map<String, Value>);
+pub struct PersonalRecord(pub(crate) Map<String, Value>);
 
 impl PersonalRecord {
     /// An empty record.
@@ -78,8 +84,18 @@ impl PersonalRecord {
     }
 
     /// The fields. Never log their values.
-    pub fn fields(&self) -> &Map<String, Value> {
+    pub fn expose(&self) -> &Map<String, Value> {
         &self.0
+    }
+
+    /// The fields, to change. Never log their values.
+    pub fn expose_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.0
+    }
+
+    /// The fields, taken out. Never log their values.
+    pub fn into_inner(self) -> Map<String, Value> {
+        self.0
     }
 }
 

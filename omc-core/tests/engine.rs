@@ -86,7 +86,7 @@ async fn a_second_run_sends_nothing_already_tokenised() {
 fn with(id: i64, patch: Value) -> RegistrantSeed {
     let mut seed = omc_core::fixture::synthetic_one(id, 3);
     for (k, v) in patch.as_object().unwrap() {
-        seed.fields.0.insert(k.clone(), v.clone());
+        seed.fields.expose_mut().insert(k.clone(), v.clone());
     }
     seed
 }

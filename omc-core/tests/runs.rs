@@ -73,7 +73,7 @@ fn no_overlap() -> RunSettings {
 
 fn without_gender(id: i64) -> RegistrantSeed {
     let mut seed = synthetic_one(id, 9);
-    seed.fields.0.remove("gender");
+    seed.fields.expose_mut().remove("gender");
     seed
 }
 
@@ -120,7 +120,7 @@ async fn the_daily_delta_sends_only_what_changed_and_what_is_pending() {
 
     // Registrant 3's record is fixed: the next delta sends it, and only it.
     k.clock.advance(3_600);
-    let fixed = PersonalRecord(json!({"gender": "Female"}).as_object().unwrap().clone());
+    let fixed = PersonalRecord::from(json!({"gender": "Female"}).as_object().unwrap().clone());
     assert!(k.registry.update(RegistrantId(3), fixed));
     k.clock.advance(60);
     let (third, sent) = k.run(RunRequest::Due).await;
@@ -311,7 +311,7 @@ async fn vids_beside_tokens_are_removed_whatever_the_filter_and_kept_beside_an_e
     }
     seeds[1]
         .fields
-        .0
+        .expose_mut()
         .insert("is_registrant".into(), json!(false));
     let k = kit(seeds, no_overlap());
     k.registry.add_empty_token_id(RegistrantId(3));
@@ -444,7 +444,7 @@ async fn old_runs_are_pruned_after_the_retention_period() {
 #[tokio::test(start_paused = true)]
 async fn the_ledger_forgets_registrants_tokenised_elsewhere() {
     let mut seeds: Vec<_> = synthetic(3, 12).collect();
-    seeds[2].fields.0.remove("gender");
+    seeds[2].fields.expose_mut().remove("gender");
     let k = kit(seeds.clone(), no_overlap());
     k.clock.advance(60);
     k.seeder.lose_deliveries_for(&[RegistrantId(2)], true);

@@ -32,7 +32,7 @@ fn client(mts: &RunningMts) -> MtsClient {
 /// Three records: 1 and 2 complete, 3 without gender.
 fn batch() -> omc_core::SeedRequest {
     let mut third = record(3, "4918350000000003");
-    third.0.remove("gender");
+    third.expose_mut().remove("gender");
     seed(vec![
         record(1, KNOWN_VID),
         record(2, "4918350000000002"),
@@ -266,7 +266,7 @@ async fn a_batch_of_invalid_records_is_accepted_and_reported_per_record() {
     let receiver = Receiver::ok().await;
     let client = client(&mts);
     let mut r = record(9, "4918350000000009");
-    r.0.remove("birthdate");
+    r.expose_mut().remove("birthdate");
     let id = client
         .submit(
             &seed(vec![r]),
@@ -352,7 +352,7 @@ async fn a_submission_of_any_size_is_taken() {
     let records: Vec<_> = (1..=10_000)
         .map(|i| {
             let mut r = record(i, &format!("{}", 4_918_350_000_000_000_i64 + i));
-            r.0.insert(
+            r.expose_mut().insert(
                 "address".into(),
                 json!("12 Long Road, Quarter 7, Some District"),
             );

@@ -45,10 +45,13 @@ fn query(after: Option<i64>, limit: usize) -> CandidateQuery {
 #[tokio::test]
 async fn candidates_page_by_id_with_openg2p_default_filter() {
     let mut seeds: Vec<_> = synthetic(25, 3).collect();
-    seeds[4].fields.0.insert("active".into(), json!(false)); // id 5 archived
+    seeds[4]
+        .fields
+        .expose_mut()
+        .insert("active".into(), json!(false)); // id 5 archived
     seeds[5]
         .fields
-        .0
+        .expose_mut()
         .insert("is_registrant".into(), json!(false)); // id 6 not a registrant
     seeds[6].token = Some(Token::new("token-7")); // id 7 done
     seeds[7].vid = None; // id 8 has nothing to send
@@ -66,7 +69,9 @@ async fn candidates_page_by_id_with_openg2p_default_filter() {
         after = Some(last.id.0);
         for c in &page {
             assert!(c.vid.is_some() && !c.has_token, "{c:?}");
-            assert!(c.fields.0.contains_key("id") && c.fields.0.contains_key("birthdate"));
+            assert!(
+                c.fields.expose().contains_key("id") && c.fields.expose().contains_key("birthdate")
+            );
         }
         seen.extend(page.iter().map(|c| c.id.0));
     }
@@ -83,7 +88,10 @@ async fn candidates_page_by_id_with_openg2p_default_filter() {
 #[tokio::test]
 async fn groups_are_excluded_when_the_filter_says_so() {
     let mut seeds: Vec<_> = synthetic(4, 1).collect();
-    seeds[1].fields.0.insert("is_group".into(), json!(true));
+    seeds[1]
+        .fields
+        .expose_mut()
+        .insert("is_group".into(), json!(true));
     let (odoo, registry) = start(seeds).await;
     let individuals =
         Domain::openg2p_default().and(Domain::leaf("is_group", Operator::Eq, json!(false)));
@@ -111,7 +119,10 @@ async fn groups_are_excluded_when_the_filter_says_so() {
 #[tokio::test]
 async fn store_tokens_is_idempotent_and_never_overwrites() {
     let mut seeds: Vec<_> = synthetic(4, 9).collect();
-    seeds[3].fields.0.insert("active".into(), json!(false));
+    seeds[3]
+        .fields
+        .expose_mut()
+        .insert("active".into(), json!(false));
     let (odoo, registry) = start(seeds).await;
     let t1 = Token::new("token-one");
     let report = registry
@@ -302,10 +313,10 @@ async fn candidates_report_write_dates_and_id_writes_leave_the_partner_alone() {
         assert_eq!(candidate.written.partner, ten);
         assert_eq!(candidate.written.ids, ten);
         assert!(
-            !candidate.fields.0.contains_key("write_date"),
+            !candidate.fields.expose().contains_key("write_date"),
             "not asked for"
         );
-        assert!(candidate.fields.0.contains_key("given_name"));
+        assert!(candidate.fields.expose().contains_key("given_name"));
     }
 
     // A new VID for 1, through JSON-RPC as OpenG2P's UI or an import would write it.
@@ -359,7 +370,7 @@ async fn candidates_report_write_dates_and_id_writes_leave_the_partner_alone() {
     assert_eq!(two.written.partner.as_deref(), Some("2026-11-27 10:00:20"));
     assert_eq!(two.written.ids, ten);
     assert_eq!(
-        two.fields.0.get("write_date"),
+        two.fields.expose().get("write_date"),
         Some(&json!("2026-11-27 10:00:20")),
         "kept when asked for"
     );
@@ -457,7 +468,10 @@ async fn store_vids_is_idempotent_and_reports_conflicts_and_missing() {
     for seed in &mut seeds[..4] {
         seed.vid = None; // 1..=4 without a VID; 5 and 6 hold one
     }
-    seeds[3].fields.0.insert("active".into(), json!(false)); // 4 archived
+    seeds[3]
+        .fields
+        .expose_mut()
+        .insert("active".into(), json!(false)); // 4 archived
     let held_by_six = seeds[5].vid.clone().expect("a VID");
     let (odoo, registry, _clock) = start_at_ten(seeds, OdooEmulator::builder()).await;
     let vid_type = odoo.id_type_id("MOSIP VID").expect("VID type");

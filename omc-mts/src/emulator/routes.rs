@@ -111,7 +111,11 @@ async fn submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         auth_type: callback.as_ref().map(|c| c.auth.auth_type().to_owned()),
         callback_url: callback.as_ref().map(|c| c.url.clone()),
         call_in_bulk: callback.as_ref().map(|c| c.call_in_bulk),
-        authdata: accepted.authdata.into_iter().map(PersonalRecord).collect(),
+        authdata: accepted
+            .authdata
+            .into_iter()
+            .map(PersonalRecord::from)
+            .collect(),
     });
     let stored = StoredRequest {
         created: Instant::now(),

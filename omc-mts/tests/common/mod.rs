@@ -208,7 +208,7 @@ pub fn record(id: i64, vid: &str) -> PersonalRecord {
     let value = json!({"id": id, "vid": vid, "given_name": "Amina", "family_name": "Diallo",
                        "gender": "Female", "birthdate": "1990-02-03", "address": "1 Road",
                        "email": "a@example.org", "phone": "+1000"});
-    PersonalRecord(value.as_object().unwrap().clone())
+    PersonalRecord::from(value.as_object().unwrap().clone())
 }
 
 pub fn seed(records: Vec<PersonalRecord>) -> SeedRequest {
@@ -241,7 +241,7 @@ pub fn envelope(url: &str) -> Value {
             "mapping": Mapping::default(), "lang": "eng",
             "callbackProperties": {"url": url, "httpMethod": "POST", "timeoutSeconds": 5,
                                    "callInBulk": false, "authType": "none"},
-            "authdata": [record(1, "4918350000000001").0]
+            "authdata": [record(1, "4918350000000001").into_inner()]
         }
     })
 }

@@ -238,7 +238,7 @@ impl RunningOdoo {
     /// over JSON-RPC).
     pub fn update(&self, partner: RegistrantId, fields: PersonalRecord) -> bool {
         self.write()
-            .write(Model::Partner, &[partner.0], &fields.0)
+            .write(Model::Partner, &[partner.0], fields.expose())
             .is_ok()
     }
 

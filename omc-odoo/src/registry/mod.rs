@@ -251,8 +251,12 @@ impl Registry for OdooRegistry {
             .into_iter()
             .map(|(id, partner_written, map)| {
                 let held = held.remove(&id).unwrap_or_default();
-                let mut candidate =
-                    Candidate::new(RegistrantId(id), held.vid, held.token, PersonalRecord(map));
+                let mut candidate = Candidate::new(
+                    RegistrantId(id),
+                    held.vid,
+                    held.token,
+                    PersonalRecord::from(map),
+                );
                 candidate.empty_token_id = held.token_row && !held.token;
                 candidate.written = WriteDates {
                     partner: partner_written,

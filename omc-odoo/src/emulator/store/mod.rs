@@ -169,7 +169,7 @@ impl Store {
         }
         let mut row = Row::new();
         row.insert("active".into(), Value::Bool(true));
-        for (field, value) in seed.fields.0 {
+        for (field, value) in seed.fields.into_inner() {
             if field == "id" || field == "reg_ids" {
                 continue;
             }
