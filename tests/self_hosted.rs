@@ -250,3 +250,34 @@ async fn two_registrants_sharing_a_vid_are_one_duplicate_group() {
         "{report:?}"
     );
 }
+
+#[tokio::test]
+async fn two_connectors_at_once_each_count_only_the_tokens_they_stored() {
+    let seeds: Vec<RegistrantSeed> = synthetic(60, 31).collect();
+    let w = world(seeds.clone()).await;
+    // A second connector on the same registry and MTS, with a receiver of its own.
+    let other = Arc::new(CallbackReceiver::new(
+        w.registry.clone(),
+        ReceiverSettings::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let app = router::router(other.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let a = SelfHostedSink::new(w.receiver.clone(), w.url.clone()).with_bulk(true);
+    let b = SelfHostedSink::new(other, other_url).with_bulk(true);
+    let (first, second) = tokio::join!(run(&w, a), run(&w, b));
+    for report in [&first, &second] {
+        assert!(report.is_balanced(), "{report:?}");
+    }
+    assert_eq!(
+        first.tokenised + second.tokenised,
+        60,
+        "each token counted by the connector that stored it: {first:?} {second:?}"
+    );
+    for seed in &seeds {
+        let expected = mock_token(seed.vid.as_ref().unwrap(), PARTNER);
+        assert_eq!(w.odoo.token_of(seed.id), Some(expected));
+        assert!(w.odoo.vid_of(seed.id).is_none());
+    }
+}

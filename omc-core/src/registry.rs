@@ -120,6 +120,8 @@ impl fmt::Debug for Candidate {
 pub struct StoreReport {
     /// Tokens newly stored.
     pub stored: usize,
+    /// The registrants whose token (or VID) this call stored: `stored` of them.
+    pub stored_ids: Vec<RegistrantId>,
     /// Registrants that already held this very token (a replay: nothing changed).
     pub unchanged: usize,
     /// Registrants that already held a different token: not overwritten.

@@ -264,6 +264,15 @@ pub trait CallbackSink: fmt::Debug + Send + Sync + 'static {
         Ok(BTreeMap::new())
     }
 
+    /// Of these registrants (found holding a token), those whose token this sink stored itself
+    /// in this process; the others' tokens were stored by someone else (another connector, a
+    /// late callback of an earlier run) and the engine counts them as already tokenised.
+    /// `None` (the default): the sink stores nothing itself, every token read back counts.
+    async fn stored(&self, ids: &[RegistrantId]) -> Option<BTreeSet<RegistrantId>> {
+        let _ = ids;
+        None
+    }
+
     /// Called with a batch's registrants just before the batch is submitted, so that a
     /// receiving sink accepts results for them (and refuses results for anyone else). Read-back
     /// sinks keep the default, which does nothing.

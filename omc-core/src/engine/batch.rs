@@ -225,7 +225,9 @@ async fn settle(
     processed: bool,
     outcome: &mut BatchOutcome,
 ) {
-    let tokenised = found.tokenised;
+    // Whoever stored them, they hold a token now.
+    let mut tokenised = found.tokenised;
+    tokenised.extend(found.already);
     // Read-back sinks keep the trait's default, which does nothing.
     ctx.sink.results_settled(&tokenised).await;
     let failed_ids: Vec<RegistrantId> = found.failed.iter().map(|(id, _)| *id).collect();

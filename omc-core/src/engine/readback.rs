@@ -14,6 +14,8 @@ use tokio::time::sleep;
 pub(super) struct ReadBack {
     /// Holding a token, which they did not hold when the batch was submitted.
     pub(super) tokenised: Vec<RegistrantId>,
+    /// Holding a token a receiving sink did not store (someone else did meanwhile).
+    pub(super) already: Vec<RegistrantId>,
     /// Failed, with MTS's code (from a receiving sink).
     pub(super) failed: Vec<(RegistrantId, String)>,
     /// No result yet.
@@ -72,6 +74,7 @@ pub(super) async fn read_back(
     }
     outcome.pending = remaining.len() as u64;
     outcome.tokenised = found.tokenised.len() as u64;
+    outcome.already_tokenised += found.already.len() as u64;
     found.pending = remaining.into_iter().collect();
     found
 }
@@ -86,9 +89,22 @@ async fn read_part(
 ) {
     match ctx.registry.tokens(part).await {
         Ok(tokens) => {
-            for id in tokens.into_keys() {
-                if remaining.remove(&id) {
-                    found.tokenised.push(id);
+            let held: Vec<RegistrantId> = tokens
+                .into_keys()
+                .filter(|id| remaining.remove(id))
+                .collect();
+            // A receiving sink knows which of these tokens it stored; the rest were stored by
+            // someone else since the batch was submitted.
+            match ctx.sink.stored(&held).await {
+                None => found.tokenised.extend(held),
+                Some(ours) => {
+                    for id in held {
+                        if ours.contains(&id) {
+                            found.tokenised.push(id);
+                        } else {
+                            found.already.push(id);
+                        }
+                    }
                 }
             }
         }

@@ -230,6 +230,7 @@ impl MemoryRegistry {
                         written: now.clone(),
                     });
                     report.stored += 1;
+                    report.stored_ids.push(*id);
                 }
             }
         }

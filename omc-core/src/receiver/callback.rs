@@ -61,7 +61,18 @@ impl CallbackReceiver {
             .iter()
             .filter_map(|r| Some((r.registrant, r.token.clone()?)))
             .collect();
-        let stored = self.registry.store_tokens(&tokens).await?;
+        // Claimed before the store, so that the engine, reading a token this store wrote, finds
+        // it claimed; what the store did not write is released after it.
+        let claimed: Vec<RegistrantId> = tokens.iter().map(|(id, _)| *id).collect();
+        self.claim(&claimed);
+        let stored = match self.registry.store_tokens(&tokens).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.release(&claimed, &[]);
+                return Err(e);
+            }
+        };
+        self.release(&claimed, &stored.stored_ids);
         let gone: BTreeSet<RegistrantId> = stored.missing.iter().copied().collect();
         let kept: Vec<_> = tokens
             .iter()

@@ -49,7 +49,7 @@ use refusals::RefusalLog;
 use request::Route;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,6 +105,9 @@ struct State {
     /// Every registrant sent through this receiver's sink: a compact set (about 1 bit an id
     /// for Odoo's dense ids), so that a replay long after its run is still recognised.
     sent: IdSet,
+    /// Registrants whose token this receiver stored (or is storing), until the engine has
+    /// settled them: what this connector's runs caused, as opposed to tokens others stored.
+    stored: BTreeSet<RegistrantId>,
     failures: BTreeMap<RegistrantId, RecordFailure>,
     problems: DeliveryProblems,
 }
@@ -210,6 +213,7 @@ impl CallbackReceiver {
         let mut state = lock(&self.state);
         for id in ids {
             state.failures.remove(id);
+            state.stored.remove(id);
         }
     }
 
@@ -229,6 +233,29 @@ impl CallbackReceiver {
         ids.iter()
             .filter_map(|id| Some((*id, state.failures.get(id)?.clone())))
             .collect()
+    }
+
+    /// Of `ids`, the registrants whose token this receiver stored (or is storing now).
+    pub fn stored(&self, ids: &[RegistrantId]) -> BTreeSet<RegistrantId> {
+        let state = lock(&self.state);
+        ids.iter()
+            .filter(|id| state.stored.contains(id))
+            .copied()
+            .collect()
+    }
+
+    /// Marks registrants as being stored by this receiver.
+    fn claim(&self, ids: &[RegistrantId]) {
+        lock(&self.state).stored.extend(ids.iter().copied());
+    }
+
+    /// After a store: of the claimed registrants, keeps those it stored.
+    fn release(&self, claimed: &[RegistrantId], stored: &[RegistrantId]) {
+        let kept: BTreeSet<&RegistrantId> = stored.iter().collect();
+        let mut state = lock(&self.state);
+        for id in claimed.iter().filter(|id| !kept.contains(id)) {
+            state.stored.remove(id);
+        }
     }
 
     /// The problems seen since the last call, draining them.

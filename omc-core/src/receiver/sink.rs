@@ -9,7 +9,7 @@ use crate::sink::{
 };
 use async_trait::async_trait;
 use secrecy::SecretString;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 use url::Url;
@@ -179,6 +179,10 @@ impl CallbackSink for SelfHostedSink {
 
     async fn expect_results(&self, ids: &[RegistrantId]) {
         self.receiver.expect(ids);
+    }
+
+    async fn stored(&self, ids: &[RegistrantId]) -> Option<BTreeSet<RegistrantId>> {
+        Some(self.receiver.stored(ids))
     }
 
     async fn results_settled(&self, ids: &[RegistrantId]) {

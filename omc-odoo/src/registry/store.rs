@@ -240,7 +240,10 @@ impl OdooRegistry {
                 }
                 Some(first) if first.id != *row => report.conflicts.push(RegistrantId(partner)),
                 // Its own, or already removed by someone else: it was stored.
-                _ => report.stored += 1,
+                _ => {
+                    report.stored += 1;
+                    report.stored_ids.push(RegistrantId(partner));
+                }
             }
         }
         Ok(())
