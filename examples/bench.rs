@@ -29,6 +29,8 @@
 #[macro_use]
 #[path = "common/output.rs"]
 mod output;
+#[path = "common/logging.rs"]
+mod logging;
 
 mod common;
 #[path = "callback_server/router.rs"]
@@ -52,7 +54,7 @@ use url::Url;
 
 const USAGE: &str = "usage: bench --registrants N [--sink odoo|self-hosted] [--latency-ms L] \
                      [--batch-size B] [--in-flight F] [--poll-ms P] [--seed S] \
-                     [--ledger FILE] [--json]";
+                     [--ledger FILE] [--json] [--log-format text|json]";
 
 struct Args {
     registrants: usize,
@@ -398,7 +400,13 @@ async fn with_ledger(engine: Engine, path: &std::path::Path) -> Result<RunReport
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let argv = match logging::init() {
+        Ok(argv) => argv,
+        Err(message) => {
+            errln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
     if let Some(kind @ ("--serve-odoo" | "--serve-mts")) = argv.first().map(String::as_str) {
         return match serve_child(kind, &argv[1..]).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -22,6 +22,8 @@
 #[macro_use]
 #[path = "common/output.rs"]
 mod output;
+#[path = "common/logging.rs"]
+mod logging;
 
 mod common;
 #[path = "callback_server/router.rs"]
@@ -69,7 +71,7 @@ struct Args {
     partner_id: String,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args(argv: Vec<String>) -> Result<Args, String> {
     let mut args = Args {
         sink: SinkKind::Odoo,
         registrants: 1000,
@@ -78,7 +80,7 @@ fn parse_args() -> Result<Args, String> {
         mts_url: None,
         partner_id: "mpartner-default-omc".into(),
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = argv.into_iter();
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
@@ -112,7 +114,7 @@ fn parse_args() -> Result<Args, String> {
             "--help" | "-h" => {
                 return Err("usage: demo [--registrants N] [--seed S] [--json] \
                             [--mts-url URL --partner-id ID] \
-                            [--sink odoo|self-hosted|openg2p-api]"
+                            [--sink odoo|self-hosted|openg2p-api] [--log-format text|json]"
                     .into());
             }
             other => return Err(format!("unknown argument '{other}' (try --help)")),
@@ -290,7 +292,7 @@ async fn run(args: Args) -> Result<bool, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
+    let args = match logging::init().and_then(parse_args) {
         Ok(args) => args,
         Err(message) => {
             errln!("{message}");

@@ -11,6 +11,8 @@
 #[macro_use]
 #[path = "common/output.rs"]
 mod output;
+#[path = "common/logging.rs"]
+mod logging;
 
 use omc_mts::emulator::MtsEmulator;
 use std::net::{IpAddr, SocketAddr};
@@ -48,10 +50,12 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 
 #[tokio::main]
 async fn main() {
-    let args = match parse(std::env::args().skip(1)) {
+    let args = match logging::init().and_then(|args| parse(args.into_iter())) {
         Ok(args) => args,
         Err(message) => {
-            errln!("{message}\nflags: --host IP --port N --partner-id ID --record-delay-ms N");
+            errln!(
+                "{message}\nflags: --host IP --port N --partner-id ID --record-delay-ms N --log-format text|json"
+            );
             std::process::exit(2);
         }
     };

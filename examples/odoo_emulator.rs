@@ -12,6 +12,8 @@
 #[macro_use]
 #[path = "common/output.rs"]
 mod output;
+#[path = "common/logging.rs"]
+mod logging;
 
 use omc_odoo::emulator::OdooEmulator;
 use std::net::{IpAddr, SocketAddr};
@@ -28,7 +30,7 @@ struct Options {
 }
 
 const USAGE: &str = "usage: odoo_emulator [--host 127.0.0.1] [--port 0] [--db omc] \
-                     [--login admin] [--password admin] [--sample N] [--seed S]";
+                     [--login admin] [--password admin] [--sample N] [--seed S] [--log-format text|json]";
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut options = Options {
@@ -64,7 +66,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let options = match parse(std::env::args().skip(1)) {
+    let options = match logging::init().and_then(|args| parse(args.into_iter())) {
         Ok(options) => options,
         Err(message) => {
             errln!("{message}");

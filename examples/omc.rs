@@ -17,6 +17,8 @@
 #[macro_use]
 #[path = "common/output.rs"]
 mod output;
+#[path = "common/logging.rs"]
+mod logging;
 
 use omc::connector::Connector;
 use omc::core::Domain;
@@ -29,8 +31,9 @@ use omc::core::rules::{build_authdata, mts_verdict};
 use omc::core::runs::{Import, RunRequest, Runner, chain, parse_csv, parse_ids};
 use omc::core::sink::redact_url;
 use omc::core::time::Timestamp;
-use omc::core::{Candidate, ConnectorConfig};
+use omc::core::{Candidate, ConnectorConfig, RegistryError, SinkError};
 use serde_json::Value;
+use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -40,7 +43,8 @@ const USAGE: &str = "usage: omc config check FILE
        omc config import-openg2p EXPORT.json
        omc run FILE [--once] [--full | --delta]
        omc import FILE --ids 1,2,3 | --ids-file FILE | --domain DOMAIN | --csv FILE
-       omc status FILE [--ids] [--json]";
+       omc status FILE [--ids] [--json]
+every command takes --log-format text|json (logs on stderr, filtered by RUST_LOG)";
 
 fn load(path: &str) -> Result<ConnectorConfig, String> {
     ConnectorConfig::load(Path::new(path)).map_err(|e| e.to_string())
@@ -197,12 +201,68 @@ fn ledger(path: &str, config: &ConnectorConfig) -> Result<Arc<dyn RunLedger>, St
 }
 
 /// Prints a run's report as one JSON line; an error that stopped it goes to stderr.
-fn finish(end: RunEnd) -> Result<(), String> {
+fn finish(end: RunEnd, config: &ConnectorConfig) -> Result<(), String> {
     outln!("{}", serde_json::to_string(&end.report).unwrap_or_default());
     match end.error {
         None => Ok(()),
-        Some(e) => Err(format!("the run stopped: {}", chain(&e))),
+        Some(e) => Err(explain(&e, config, "the run stopped")),
     }
+}
+
+/// An error's whole cause chain in one line, its first words saying what to do when the
+/// registry is at fault. The engine first reaches the registry when the callback sink reads
+/// the token id type, so a wrong login or an unreachable Odoo surfaces through the sink: the
+/// line is told from the registry's own error, which is what the operator can act on.
+fn explain(error: &(dyn Error + 'static), config: &ConnectorConfig, what: &str) -> String {
+    diagnose(error, config).unwrap_or_else(|| format!("{what}: {}", chain(error)))
+}
+
+/// What to do about `error`, then its chain, when the registry's configuration is at fault.
+fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<String> {
+    let odoo = format!(
+        "Odoo at {} (database {}, login {})",
+        redact_url(&config.odoo.base_url),
+        config.odoo.database,
+        config.odoo.login
+    );
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(registry) = e.downcast_ref::<RegistryError>() {
+            let said = chain(registry);
+            return Some(match registry {
+                RegistryError::Unauthenticated { .. } => format!(
+                    "check odoo.login, its password and odoo.database: logging in to {odoo} \
+                     failed: {said}"
+                ),
+                // Odoo raising during its login (not a refusal): a database it cannot open.
+                RegistryError::Unavailable { .. }
+                    if said.contains("common.login") && said.contains("Odoo raised") =>
+                {
+                    format!("check odoo.database: logging in to {odoo} failed: {said}")
+                }
+                RegistryError::Unavailable { .. } if said.contains("common.login") => format!(
+                    "check odoo.base_url and that Odoo is running: logging in to {odoo} \
+                     failed: {said}"
+                ),
+                RegistryError::PermissionDenied { .. } => {
+                    format!("grant the rights docs/OPERATIONS.md lists: {odoo}: {said}")
+                }
+                _ => return None,
+            });
+        }
+        if let Some(SinkError::Misconfigured { message }) = e.downcast_ref::<SinkError>() {
+            let token = &config.id_types.token;
+            if *message == format!("the id type '{token}' does not exist in the registry") {
+                return Some(format!(
+                    "create the id type '{token}' in the registry (g2p.id.type) or set \
+                     token_id_type: the token id type '{token}' does not exist in the \
+                     registry ({odoo})"
+                ));
+            }
+        }
+        cause = e.source();
+    }
+    None
 }
 
 async fn run(path: &str, once: bool, request: RunRequest) -> Result<(), String> {
@@ -210,19 +270,22 @@ async fn run(path: &str, once: bool, request: RunRequest) -> Result<(), String> 
     let what = if once { "omc run --once" } else { "omc run" };
     let lock = runner.lock(what).await.map_err(|e| chain(&e))?;
     if once || config.job_type == JobType::OneTime {
-        let end = runner.run(&lock, request).await.map_err(|e| chain(&e))?;
-        return finish(end);
+        let end = runner
+            .run(&lock, request)
+            .await
+            .map_err(|e| explain(&e, &config, "the run could not start"))?;
+        return finish(end, &config);
     }
     // The recurring connector holds the ledger for as long as it runs; a failed run is
     // recorded and the next one comes at its time.
     loop {
         match runner.run(&lock, request.clone()).await {
             Ok(end) => {
-                if let Err(message) = finish(end) {
-                    errln!("{message}");
+                if let Err(message) = finish(end, &config) {
+                    logging::error("omc", &message);
                 }
             }
-            Err(e) => errln!("the run could not start: {}", chain(&e)),
+            Err(e) => logging::error("omc", &explain(&e, &config, "the run could not start")),
         }
         tokio::time::sleep(Duration::from_secs(60 * u64::from(config.interval_minutes))).await;
     }
@@ -237,13 +300,13 @@ async fn manual_import(path: &str, how: &str, value: &str) -> Result<(), String>
         "--domain" => Import::Domain(Domain::parse(value).map_err(|e| format!("--domain: {e}"))?),
         _ => return Err(USAGE.into()),
     };
-    let (_config, runner) = runner(path)?;
+    let (config, runner) = runner(path)?;
     let lock = runner.lock("omc import").await.map_err(|e| chain(&e))?;
     let end = runner
         .run(&lock, RunRequest::Import(import))
         .await
-        .map_err(|e| chain(&e))?;
-    finish(end)
+        .map_err(|e| explain(&e, &config, "the import could not start"))?;
+    finish(end, &config)
 }
 
 async fn status(path: &str, ids: bool, json: bool) -> Result<(), String> {
@@ -297,7 +360,13 @@ fn requested(flags: &[&str]) -> Result<(bool, RunRequest), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match logging::init() {
+        Ok(args) => args,
+        Err(message) => {
+            logging::error("omc", &format!("{message}\n{USAGE}"));
+            return ExitCode::FAILURE;
+        }
+    };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["config", "check", file] => check(file),
@@ -315,7 +384,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            errln!("{message}");
+            logging::error("omc", &message);
             ExitCode::FAILURE
         }
     }

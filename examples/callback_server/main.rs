@@ -30,6 +30,8 @@
 #[macro_use]
 #[path = "../common/output.rs"]
 mod output;
+#[path = "../common/logging.rs"]
+mod logging;
 mod router;
 mod server;
 
@@ -70,7 +72,7 @@ struct Args {
     requests: RequestLimits,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args(argv: Vec<String>) -> Result<Args, String> {
     let mut bind = None;
     let mut public_url = None;
     let mut odoo_url = None;
@@ -82,7 +84,7 @@ fn parse_args() -> Result<Args, String> {
     let mut max_body_bytes = PayloadLimits::default().max_bytes;
     let mut connections = ConnectionLimits::default();
     let mut requests = RequestLimits::default();
-    let mut it = std::env::args().skip(1);
+    let mut it = argv.into_iter();
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         let url =
@@ -218,11 +220,7 @@ async fn run(args: Args) -> Result<(), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
-        .init();
-    let args = match parse_args() {
+    let args = match logging::init().and_then(parse_args) {
         Ok(args) => args,
         Err(message) => {
             errln!("{message}");

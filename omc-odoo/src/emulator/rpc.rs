@@ -110,7 +110,10 @@ pub(crate) async fn jsonrpc(State(shared): State<Arc<Shared>>, body: Bytes) -> R
     };
     let outcome = match (text("service"), text("method")) {
         ("common", "login") | ("common", "authenticate") => {
-            Ok(login(&shared, args).map_or(Value::Bool(false), Value::from))
+            match args.first().and_then(Value::as_str) {
+                Some(db) if db != shared.database => Err(Fault::no_database(db)),
+                _ => Ok(login(&shared, args).map_or(Value::Bool(false), Value::from)),
+            }
         }
         ("common", "version") => Ok(json!({
             "server_version": "17.0",
@@ -142,7 +145,10 @@ async fn object(shared: &Shared, args: &[Value]) -> Result<Value, Fault> {
     let database = text(0).unwrap_or_default();
     let uid = args.get(1).and_then(Value::as_i64).unwrap_or_default();
     let password = text(2).unwrap_or_default();
-    if database != shared.database || !shared.user_password_matches(uid, password) {
+    if database != shared.database {
+        return Err(Fault::no_database(database));
+    }
+    if !shared.user_password_matches(uid, password) {
         return Err(Fault::access_denied());
     }
     let (Some(model), Some(method)) = (text(3), text(4)) else {

@@ -198,6 +198,17 @@ impl Fault {
         Self::server("builtins.AttributeError", message)
     }
 
+    /// What Odoo 17 raises for a database that does not exist (PostgreSQL refuses the
+    /// connection before any login is checked).
+    pub(crate) fn no_database(database: &str) -> Self {
+        Self::server(
+            "psycopg2.OperationalError",
+            format!(
+                "connection to server failed: FATAL:  database \"{database}\" does not exist\n"
+            ),
+        )
+    }
+
     pub(crate) fn exception(message: impl Into<String>) -> Self {
         Self::server("builtins.Exception", message)
     }
