@@ -200,6 +200,12 @@ async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
         "only what changed"
     );
     assert_eq!(second["pending"], 3);
+    assert!(
+        second["stopped"]
+            .as_str()
+            .is_some_and(|why| why.starts_with("callbacks are not arriving")),
+        "{second}"
+    );
     assert_eq!(
         second["failed_unchanged"], 0,
         "registrant 3 is outside the window"
@@ -242,7 +248,8 @@ async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {
         .omc
         .assert_runs(&[
             (3, "delta", "completed"),
-            (2, "delta", "completed"),
+            // Its callbacks were cut: it stopped, saying why, and moved no watermark.
+            (2, "delta", "failed"),
             (1, "full", "completed"),
         ])
         .await;

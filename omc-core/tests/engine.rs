@@ -1,7 +1,9 @@
 //! The engine over the in-memory adapters (time is tokio's paused clock where deadlines matter).
 
 use async_trait::async_trait;
-use omc_core::engine::{EngineError, EngineSettings, WaitPolicy};
+use omc_core::engine::{
+    CALLBACKS_NOT_ARRIVING, EngineError, EngineSettings, Progress, RunHooks, Selection, WaitPolicy,
+};
 use omc_core::fixture::{RegistrantSeed, synthetic};
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
@@ -183,13 +185,19 @@ fn kit_without_cleanup(
 }
 
 #[tokio::test(start_paused = true)]
-async fn lost_results_stay_pending_and_the_next_run_gets_them() {
+async fn lost_callbacks_stop_the_run_after_one_batch_and_the_next_run_gets_them() {
     let kit = kit(synthetic(150, 9), small_batches());
     kit.seeder.lose_deliveries(true);
     let report = kit.engine.run_once().await.unwrap();
-    assert_eq!(report.sent, 150);
+    assert_eq!(report.stopped.as_deref(), Some(CALLBACKS_NOT_ARRIVING));
+    assert_eq!(
+        kit.seeder.submitted().len(),
+        1,
+        "the second batch is not sent"
+    );
+    assert_eq!((report.requests, report.sent), (1, 100));
     assert_eq!(report.tokenised, 0);
-    assert_eq!(report.pending, 150);
+    assert_eq!(report.pending, 150, "the unsent are pending too");
     assert_eq!(report.vids_removed, 0);
     assert!(report.is_balanced());
     assert_eq!(
@@ -203,6 +211,7 @@ async fn lost_results_stay_pending_and_the_next_run_gets_them() {
         (report.tokenised, report.pending, report.vids_removed),
         (150, 0, 150)
     );
+    assert_eq!(report.stopped, None);
 }
 
 #[tokio::test(start_paused = true)]
@@ -483,6 +492,7 @@ async fn reading_back_stops_waiting_once_mts_says_the_callbacks_failed() {
     let started = Instant::now();
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.pending, 20);
+    assert_eq!(report.stopped.as_deref(), Some(CALLBACKS_NOT_ARRIVING));
     let took = started.elapsed();
     assert!(
         took < readback / 10,
@@ -764,4 +774,92 @@ async fn requests_are_cut_to_max_request_bytes() {
     let (report, requests) = measured_run(1).await;
     assert_eq!(report.tokenised, 100);
     assert_eq!(requests.len(), 100);
+}
+
+fn not_reached() -> SeederError {
+    SeederError::NotDelivered {
+        message: "connection refused".into(),
+        source: None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_mts_stops_the_run_after_three_failed_submissions() {
+    let settings = EngineSettings {
+        batch_size: 10,
+        ..small_batches()
+    };
+    let retries = settings.wait.submit_retries as usize;
+    let kit = kit(synthetic(100, 9), settings);
+    // Three batches, each through its retries; a fourth batch would be taken.
+    for _ in 0..3 * (retries + 1) {
+        kit.seeder.fail_next(not_reached());
+    }
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(
+        report.stopped.as_deref(),
+        Some("MTS is not reachable: 3 submissions in a row failed")
+    );
+    assert!(kit.seeder.submitted().is_empty(), "no fourth batch");
+    assert_eq!(report.requests, 0);
+    assert_eq!(report.batch_errors.get("seeder not reached"), Some(&3));
+    assert!(report.selected < 100, "paging stopped: {report:?}");
+    assert_eq!(report.pending, report.selected);
+    assert!(report.is_balanced(), "{report:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_submission_that_goes_through_resets_the_count() {
+    let settings = EngineSettings {
+        batch_size: 10,
+        max_in_flight: 1,
+        wait: WaitPolicy {
+            submit_retries: 0,
+            ..WaitPolicy::default()
+        },
+        ..small_batches()
+    };
+    let kit = kit(synthetic(50, 9), settings);
+    kit.seeder.fail_next(not_reached());
+    kit.seeder.fail_next(not_reached());
+    let report = kit.engine.run_once().await.unwrap();
+    assert_eq!(report.stopped, None, "{report:?}");
+    assert_eq!((report.tokenised, report.pending), (30, 20));
+    assert!(report.is_balanced());
+}
+
+#[tokio::test(start_paused = true)]
+async fn progress_is_published_as_the_run_goes_and_ends_as_the_report() {
+    let registry = Arc::new(MemoryRegistry::with_seeds(
+        IdTypes::default(),
+        synthetic(10, 6),
+    ));
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let seeder = Arc::new(Slow {
+        inner: Arc::new(MemorySeeder::new(PARTNER, sink.clone())),
+        takes: Duration::from_secs(10),
+        submitted: Mutex::new(None),
+        asked: Mutex::new(Vec::new()),
+    });
+    let engine = Engine::new(registry, seeder, sink, EngineSettings::default());
+    let (progress, mut seen) = tokio::sync::watch::channel(Progress::default());
+    let selection = Selection::filter(engine.settings().filter.clone());
+    let run = tokio::spawn(async move {
+        let hooks = RunHooks::default().with_progress(progress);
+        engine.run_with(&selection, None, hooks).await
+    });
+    let sent = *seen.wait_for(|p| p.sent == 10).await.unwrap();
+    assert_eq!(
+        sent,
+        Progress {
+            selected: 10,
+            sent: 10,
+            ..Progress::default()
+        },
+        "sent while MTS is still processing"
+    );
+    let end = run.await.unwrap();
+    assert!(end.error.is_none());
+    assert_eq!(end.report.tokenised, 10);
+    assert_eq!(*seen.borrow(), Progress::of(&end.report));
 }

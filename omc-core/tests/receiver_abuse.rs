@@ -2,50 +2,18 @@
 //! password guessing is throttled, session cookies follow the public URL's scheme, and every
 //! refusal is logged as it happens without personal data. Time is tokio's paused clock.
 
-use omc_core::IdTypes;
 use omc_core::SelfHostedSink;
-use omc_core::fixture::synthetic;
-use omc_core::memory::MemoryRegistry;
 use omc_core::receiver::{
-    BodyRefusal, CallbackReceiver, CallbackRequest, CallbackResponse, LoginThrottle,
-    ReceiverSettings, RequestHead,
+    BodyRefusal, CallbackReceiver, CallbackRequest, LoginThrottle, RequestHead,
 };
-use omc_core::registry::RegistrantId;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::json;
-use std::io::Write;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const PATH: &str = "/omc/callback";
-const LOGIN: &str = "/web/session/authenticate";
-const PASSWORD: &str = "the-right-password";
+mod receiver_common;
 
-fn receiver() -> Arc<CallbackReceiver> {
-    let registry = Arc::new(MemoryRegistry::with_seeds(
-        IdTypes::default(),
-        synthetic(12, 3).collect::<Vec<_>>(),
-    ));
-    let receiver = Arc::new(CallbackReceiver::new(registry, ReceiverSettings::default()));
-    receiver.add_user("omc", "mts", &SecretString::from(PASSWORD));
-    receiver.expect(&(1..=10).map(RegistrantId).collect::<Vec<_>>());
-    receiver
-}
-
-fn login_body(login: &str, password: &str) -> String {
-    json!({"jsonrpc": "2.0", "id": 1,
-           "params": {"db": "omc", "login": login, "password": password}})
-    .to_string()
-}
-
-fn cookie_of(answer: &CallbackResponse) -> Option<&str> {
-    answer
-        .headers
-        .iter()
-        .find(|(k, _)| k == "set-cookie")
-        .map(|(_, v)| v.as_str())
-}
+use receiver_common::{LOGIN, PASSWORD, PATH, cookie_of, login_body, receiver};
 
 /// What a login attempt came to.
 #[derive(Debug, PartialEq, Eq)]
@@ -281,112 +249,4 @@ async fn session_cookies_are_secure_when_the_public_url_is_https() {
         assert_eq!(flags.contains(&"Secure"), secure, "{url}: {flags:?}");
         assert!(flags.contains(&"HttpOnly"), "{flags:?}");
     }
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn each_refusal_is_logged_as_it_happens_without_personal_data() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let receiver = receiver();
-    let bearer = receiver.rotate_bearer();
-    let authorization = format!("Bearer {}", bearer.expose_secret());
-    let vid = "6123456789012345";
-    let token = "TOKEN-of-a-person-abcdefghijklmnopqrstuvw";
-    let requests = [
-        CallbackRequest::new("POST", PATH, "{}"),
-        CallbackRequest::new("POST", PATH, "{}").with_header("Authorization", "Bearer guessed"),
-        CallbackRequest::new(
-            "POST",
-            PATH,
-            format!(r#"{{"id": 1, "vid": "{vid}", "given_name": "Amina"}}"#),
-        )
-        .with_header("Authorization", &authorization),
-        CallbackRequest::new(
-            "POST",
-            PATH,
-            json!([{"id": 11, "status": "processed", "token": token}]).to_string(),
-        )
-        .with_header("Authorization", &authorization),
-        CallbackRequest::new("GET", LOGIN, login_body("mts", "a-wrong-password")),
-    ];
-    for request in requests {
-        let answer = receiver.handle(request).await;
-        assert!(
-            answer.body.get("stored").is_none() && cookie_of(&answer).is_none(),
-            "{answer:?}"
-        );
-    }
-    let logs = captured.text();
-    for reason in [
-        "unauthenticated: no bearer token and no session cookie",
-        "unauthenticated: wrong bearer token",
-        "malformed: unknown key",
-        "registrant not sent by this connector",
-        "login refused: wrong database, login or password",
-    ] {
-        let line = logs
-            .lines()
-            .find(|l| l.contains(reason))
-            .unwrap_or_else(|| panic!("no line for '{reason}' in:\n{logs}"));
-        assert!(line.contains("WARN") && line.contains("count=1"), "{line}");
-    }
-    assert!(
-        logs.contains("results=1"),
-        "how many results a refused body carried:\n{logs}"
-    );
-    for secret in [
-        bearer.expose_secret(),
-        "guessed",
-        vid,
-        "Amina",
-        token,
-        "a-wrong-password",
-        PASSWORD,
-    ] {
-        assert!(!logs.contains(secret), "'{secret}' logged:\n{logs}");
-    }
-
-    // A flood is logged at a bounded rate; what was not logged is counted on the next line.
-    let before = logs.lines().count();
-    for _ in 0..100 {
-        receiver
-            .handle(CallbackRequest::new("POST", PATH, "{}"))
-            .await;
-    }
-    let flood = captured.text().lines().count() - before;
-    assert!((1..=20).contains(&flood), "{flood} lines for 100 refusals");
-    tokio::time::advance(Duration::from_secs(1)).await;
-    receiver
-        .handle(CallbackRequest::new("POST", PATH, "{}"))
-        .await;
-    let last = captured.text().lines().last().unwrap().to_owned();
-    assert!(
-        last.contains(&format!("unlogged={}", 100 - flood)),
-        "{last}"
-    );
-    assert!(last.contains("count=102"), "{last}");
 }

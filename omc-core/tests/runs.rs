@@ -2,16 +2,20 @@
 //! delta, failures that are not resent until the record changes, attempts, manual imports,
 //! the cleanup of VIDs beside tokens, and the ledger's lock.
 
-use omc_core::engine::{EngineSettings, NO_RESULT};
+use async_trait::async_trait;
+use omc_core::engine::{CALLBACKS_NOT_ARRIVING, CANCELLED, EngineSettings, NO_RESULT, RunHooks};
 use omc_core::fixture::{RegistrantSeed, synthetic, synthetic_one};
 use omc_core::ledger::{LedgerError, MemoryLedger, RunKind, RunLedger, RunOutcome};
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::runs::{Import, RunRequest, RunSettings, Runner, parse_csv};
+use omc_core::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
 use omc_core::time::{ManualClock, Timestamp};
 use omc_core::token::mock_token;
+use omc_core::{Delivery, SeederError};
 use omc_core::{Domain, Engine, IdTypes, PersonalRecord, RegistrantId, RunReport, Vid};
 use serde_json::json;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 const PARTNER: &str = "mpartner-default-omc";
 
@@ -466,4 +470,88 @@ async fn the_ledger_forgets_registrants_tokenised_elsewhere() {
     assert!(sent.is_empty(), "{sent:?}");
     let open = k.ledger.summary().await.unwrap();
     assert_eq!((open.pending, open.failed.len()), (0, 0), "{open:?}");
+}
+
+/// A seeder that cancels the run as soon as its first batch is submitted (a signal arriving).
+#[derive(Debug)]
+struct CancelOnSubmit {
+    inner: Arc<MemorySeeder>,
+    cancel: CancellationToken,
+}
+
+#[async_trait]
+impl TokenSeeder for CancelOnSubmit {
+    async fn submit(&self, r: &SeedRequest, d: &Delivery) -> Result<RequestId, SeederError> {
+        let id = self.inner.submit(r, d).await?;
+        self.cancel.cancel();
+        Ok(id)
+    }
+    async fn status(&self, id: &RequestId) -> Result<RequestStatus, SeederError> {
+        self.inner.status(id).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_run_finishes_what_it_sent_and_is_recorded_interrupted() {
+    let clock = ManualClock::at(Timestamp::parse_odoo("2026-11-01 02:00:00").unwrap());
+    let registry = Arc::new(MemoryRegistry::new(IdTypes::default()));
+    registry.seed(synthetic(250, 5));
+    let sink = Arc::new(MemorySink::new(registry.clone()));
+    let inner = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
+    let cancel = CancellationToken::new();
+    let seeder = Arc::new(CancelOnSubmit {
+        inner: inner.clone(),
+        cancel: cancel.clone(),
+    });
+    let settings = EngineSettings {
+        batch_size: 50,
+        page_size: 50,
+        ..EngineSettings::default()
+    };
+    let engine = Engine::new(registry.clone(), seeder, sink, settings);
+    let ledger = Arc::new(MemoryLedger::new());
+    let runner = Runner::new(engine, ledger.clone(), no_overlap()).with_clock(Arc::new(clock));
+    let lock = runner.lock("test").await.unwrap();
+    let hooks = RunHooks::default().with_cancel(cancel);
+    let end = runner
+        .run_with(&lock, RunRequest::Full, hooks)
+        .await
+        .unwrap();
+    let report = end.report;
+    assert!(end.error.is_none());
+    assert_eq!(report.stopped.as_deref(), Some(CANCELLED));
+    assert_eq!(inner.submitted().len(), 1, "no batch after the cancel");
+    assert_eq!(
+        (report.sent, report.tokenised),
+        (50, 50),
+        "the sent one finished"
+    );
+    assert_eq!(report.pending, report.selected - 50, "{report:?}");
+    assert!(report.is_balanced(), "{report:?}");
+    let runs = ledger.runs(1).await.unwrap();
+    assert_eq!(runs[0].outcome, RunOutcome::Interrupted);
+    assert_eq!(runs[0].error.as_deref(), Some(CANCELLED));
+    let recorded = runs[0].report.as_ref().expect("the report is kept");
+    assert_eq!(recorded["tokenised"], 50);
+    assert_eq!(recorded["stopped"], CANCELLED);
+    // The next run (without a cancel) gets the rest.
+    let end = runner.run(&lock, RunRequest::Due).await.unwrap();
+    assert_eq!(end.report.tokenised, 200, "{:?}", end.report);
+    assert_eq!(registry.counts(), (250, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_that_stopped_by_itself_is_recorded_failed_with_its_reason() {
+    let k = kit(synthetic(3, 2), no_overlap());
+    k.seeder.lose_deliveries(true);
+    let (report, _) = k.run(RunRequest::Full).await;
+    assert_eq!(report.stopped.as_deref(), Some(CALLBACKS_NOT_ARRIVING));
+    let runs = k.ledger.runs(1).await.unwrap();
+    assert_eq!(runs[0].outcome, RunOutcome::Failed);
+    assert_eq!(runs[0].error.as_deref(), Some(CALLBACKS_NOT_ARRIVING));
+    assert_eq!(
+        k.runner.next().await.unwrap().kind,
+        RunKind::Full,
+        "no watermark"
+    );
 }

@@ -422,19 +422,82 @@ fn login(url: &Url) -> CallbackAuth {
     }
 }
 
+/// The in-memory registry, with a token for every registrant MTS has received: callbacks
+/// landing as they would in Odoo, without a callback endpoint.
+#[derive(Debug)]
+struct Landed {
+    inner: MemoryRegistry,
+    mts: Arc<RunningMts>,
+}
+
+#[async_trait]
+impl omc_core::Registry for Landed {
+    async fn candidates(
+        &self,
+        q: &omc_core::CandidateQuery,
+    ) -> Result<Vec<omc_core::Candidate>, omc_core::RegistryError> {
+        self.inner.candidates(q).await
+    }
+    async fn tokens(
+        &self,
+        ids: &[omc_core::RegistrantId],
+    ) -> Result<BTreeMap<omc_core::RegistrantId, omc_core::Token>, omc_core::RegistryError> {
+        let sent: std::collections::BTreeSet<i64> = self
+            .mts
+            .received()
+            .iter()
+            .flat_map(|r| r.authdata.iter())
+            .filter_map(|a| a.expose().get("id")?.as_i64())
+            .collect();
+        Ok(ids
+            .iter()
+            .filter(|id| sent.contains(&id.0))
+            .map(|id| (*id, omc_core::Token::new(format!("token-{id}"))))
+            .collect())
+    }
+    async fn store_tokens(
+        &self,
+        t: &[(omc_core::RegistrantId, omc_core::Token)],
+    ) -> Result<omc_core::StoreReport, omc_core::RegistryError> {
+        self.inner.store_tokens(t).await
+    }
+    async fn store_vids(
+        &self,
+        v: &[(omc_core::RegistrantId, omc_core::Vid)],
+    ) -> Result<omc_core::StoreReport, omc_core::RegistryError> {
+        self.inner.store_vids(v).await
+    }
+    async fn id_validation(&self, t: &str) -> Result<Option<String>, omc_core::RegistryError> {
+        self.inner.id_validation(t).await
+    }
+    async fn remove_vids(
+        &self,
+        ids: &[omc_core::RegistrantId],
+    ) -> Result<usize, omc_core::RegistryError> {
+        self.inner.remove_vids(ids).await
+    }
+    async fn holders(
+        &self,
+        tokens: &[omc_core::Token],
+    ) -> Result<BTreeMap<omc_core::Token, Vec<omc_core::RegistrantId>>, omc_core::RegistryError>
+    {
+        self.inner.holders(tokens).await
+    }
+}
+
 #[tokio::test]
 async fn the_engine_keeps_each_request_within_max_request_bytes() {
     let max = 8 * 1024;
-    let mts = MtsEmulator::builder().start().await.unwrap();
+    let mts = Arc::new(MtsEmulator::builder().start().await.unwrap());
     let receiver = Receiver::ok().await;
     let sink = Elsewhere(
         receiver.url("/results"),
         receiver.url("/web/session/authenticate"),
     );
-    let registry = Arc::new(MemoryRegistry::with_seeds(
-        IdTypes::default(),
-        synthetic(100, 4),
-    ));
+    let registry = Arc::new(Landed {
+        inner: MemoryRegistry::with_seeds(IdTypes::default(), synthetic(100, 4)),
+        mts: mts.clone(),
+    });
     let settings = EngineSettings {
         batch_size: 10_000,
         max_request_bytes: Some(max),

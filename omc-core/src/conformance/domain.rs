@@ -1,7 +1,7 @@
 //! The domain language's conformance tables: a fixture registry, domains with the registrant
 //! ids Odoo 17 gives for them, and malformed filters with the refusal each must get.
 //!
-//! OMC runs [`cases`] through the evaluator ([`records`]), the in-memory registry and, over
+//! OMC runs [`cases`] through the evaluator (over the [`registrants`]), the in-memory registry and, over
 //! JSON-RPC, the Odoo emulator; [`malformed`] locally and against the emulator. An embedder that
 //! evaluates domains in its own registry runs [`cases`] against it.
 //!

@@ -1,5 +1,6 @@
 //! One batch: submit, wait for MTS, read tokens back, remove VIDs.
 
+use super::hooks::{CALLBACKS_NOT_ARRIVING, CANCELLED, Halt};
 use super::observer::{NO_RESULT, RunObserver, Settled};
 use super::readback::{ReadBack, read_back};
 use super::report::BatchOutcome;
@@ -8,7 +9,7 @@ use crate::error::SeederError;
 use crate::pii::PersonalRecord;
 use crate::registry::{RegistrantId, Registry, WriteDates};
 use crate::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
-use crate::sink::{CallbackSink, Delivery};
+use crate::sink::{CallbackSink, Delivery, ResultPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,14 @@ pub(super) struct BatchContext {
     pub(super) settings: Arc<EngineSettings>,
     pub(super) delivery: Arc<Delivery>,
     pub(super) observer: Option<Arc<dyn RunObserver>>,
+    pub(super) halt: Halt,
+}
+
+impl BatchContext {
+    /// Why the run is stopping (for batches left unsent).
+    pub(super) fn stop_reason(&self) -> String {
+        self.halt.reason().unwrap_or_else(|| CANCELLED.to_owned())
+    }
 }
 
 /// Registrants, their write dates and their `authdata` records, in the order they were
@@ -124,12 +133,30 @@ impl Batch {
         taken
     }
 
-    /// Runs the batch to its end. `permit` is held while the request is outstanding at MTS.
+    /// Runs the batch to its end, and adds what it did to the run's progress. `permit` is held
+    /// while the request is outstanding at MTS.
     pub(super) async fn run(
+        self,
+        ctx: &BatchContext,
+        permit: OwnedSemaphorePermit,
+    ) -> BatchOutcome {
+        let outcome = self.submit_and_wait(ctx, permit).await;
+        ctx.halt.settled(&outcome);
+        outcome
+    }
+
+    async fn submit_and_wait(
         mut self,
         ctx: &BatchContext,
         permit: OwnedSemaphorePermit,
     ) -> BatchOutcome {
+        // The run's first batch probes alone: the others wait until its results arrive.
+        let Some(probing) = ctx.halt.admit().await else {
+            return self.unsent(ctx, &ctx.stop_reason()).await;
+        };
+        // However the batch ends (even by a panic), a probe that learned nothing lets another
+        // batch probe.
+        let _probe = probing.then(|| Probe(&ctx.halt));
         let mut outcome = BatchOutcome::default();
         // Read right before submitting: a token the batch's registrants hold now was stored by
         // someone else, and is not sent again; what they hold after this is the batch's doing.
@@ -142,6 +169,12 @@ impl Batch {
             settle_already(ctx, &already, &mut outcome).await;
         }
         if self.is_empty() {
+            return outcome;
+        }
+        if ctx.halt.is_stopped() {
+            let unsent = self.unsent(ctx, &ctx.stop_reason()).await;
+            outcome.pending = unsent.pending;
+            outcome.error = unsent.error;
             return outcome;
         }
         let Batch {
@@ -163,14 +196,24 @@ impl Batch {
         // The records' personal data is not needed any more.
         drop(request);
         let request_id = match submitted {
-            Ok(id) => id,
+            Ok(id) => {
+                ctx.halt.submitted();
+                id
+            }
             Err(error) => {
+                if matches!(
+                    error,
+                    SeederError::NotDelivered { .. } | SeederError::Uncertain { .. }
+                ) {
+                    ctx.halt.not_answered();
+                }
                 not_submitted(ctx, ids, written, &error, &mut outcome).await;
                 return outcome;
             }
         };
         outcome.requests = 1;
         outcome.sent = n as u64;
+        ctx.halt.publish(|p| p.sent += n as u64);
         tracing::debug!(request = %request_id, records = n, "batch submitted");
         if let Some(o) = &ctx.observer {
             o.sent(&ids).await;
@@ -183,9 +226,36 @@ impl Batch {
         );
         let written: BTreeMap<RegistrantId, WriteDates> =
             ids.iter().copied().zip(written).collect();
+        let silent = match status {
+            Some(RequestStatus::Processed) => true,
+            Some(RequestStatus::ProcessedWithErrors) => {
+                ctx.sink.result_path() == ResultPath::Received
+            }
+            _ => false,
+        };
         let found = read_back(ctx, &request_id, ids, status, &mut outcome).await;
+        check_callbacks(ctx, &found, silent);
         settle(ctx, found, written, processed, &mut outcome).await;
         outcome
+    }
+}
+
+/// Stops the run when a batch shows that callbacks are not arriving: MTS said it could not
+/// make them, or it processed the batch and none of its results was read back by the deadline
+/// (`silent_means_lost`: with `processed_with_errors` every record may have failed, which only
+/// a receiving sink hears).
+fn check_callbacks(ctx: &BatchContext, found: &ReadBack, silent_means_lost: bool) {
+    if found.callbacks_failed || silent_means_lost && !found.heard() {
+        ctx.halt.stop(CALLBACKS_NOT_ARRIVING);
+    }
+}
+
+/// The run's probing batch: when it ends without having opened the gate, another may probe.
+struct Probe<'a>(&'a Halt);
+
+impl Drop for Probe<'_> {
+    fn drop(&mut self) {
+        self.0.release();
     }
 }
 
@@ -299,10 +369,17 @@ async fn submit(ctx: &BatchContext, request: &SeedRequest) -> Result<RequestId, 
     let mut attempt = 0;
     loop {
         match ctx.seeder.submit(request, &ctx.delivery).await {
-            Err(e) if e.is_safe_to_retry() && attempt < wait.submit_retries => {
+            Err(e)
+                if e.is_safe_to_retry()
+                    && attempt < wait.submit_retries
+                    && !ctx.halt.is_stopped() =>
+            {
                 attempt += 1;
                 tracing::info!(attempt, "seeder not reached; retrying the submission");
-                sleep(delay).await;
+                tokio::select! {
+                    () = sleep(delay) => {}
+                    () = ctx.halt.stopped() => return Err(e),
+                }
                 delay = delay.saturating_mul(2);
             }
             other => return other,

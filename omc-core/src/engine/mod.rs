@@ -17,6 +17,7 @@
 
 mod batch;
 mod error;
+mod hooks;
 mod observer;
 mod pass;
 mod readback;
@@ -25,6 +26,7 @@ mod settings;
 mod size;
 
 pub use error::{EngineError, RunEnd, RunFailed};
+pub use hooks::{CALLBACKS_NOT_ARRIVING, CANCELLED, Progress, RunHooks};
 pub use observer::{EMPTY_TOKEN_ID, NO_RESULT, RunObserver, Settled};
 pub use report::{CleanupReport, RunReport};
 pub use settings::{EngineSettings, WaitPolicy, default_cleanup_filter};
@@ -36,6 +38,7 @@ use crate::registry::{CandidateQuery, Registry};
 use crate::seeder::TokenSeeder;
 use crate::sink::CallbackSink;
 use batch::BatchContext;
+use hooks::Halt;
 use pass::Pass;
 use std::sync::Arc;
 
@@ -115,6 +118,23 @@ impl Engine {
         selection: &Selection,
         observer: Option<Arc<dyn RunObserver>>,
     ) -> RunEnd {
+        self.run_with(selection, observer, RunHooks::default())
+            .await
+    }
+
+    /// [`run`](Self::run), publishing its progress and stopping when cancelled, as `hooks`
+    /// say. A run also stops submitting by itself when MTS is not reachable
+    /// ([`EngineSettings::max_consecutive_submit_failures`]) or callbacks are not arriving
+    /// (a batch MTS processed with none of its results read back, or
+    /// `error_making_callback_request`; the run's first batch goes alone until one of its
+    /// results arrives, so that costs one batch). A stopped run says why in
+    /// [`RunReport::stopped`], and what it selected and did not send is pending.
+    pub async fn run_with(
+        &self,
+        selection: &Selection,
+        observer: Option<Arc<dyn RunObserver>>,
+        hooks: RunHooks,
+    ) -> RunEnd {
         let started = tokio::time::Instant::now();
         let mut report = RunReport::default();
         let delivery = match self.sink.delivery().await {
@@ -126,21 +146,22 @@ impl Engine {
                 };
             }
         };
+        let ctx = Arc::new(BatchContext {
+            registry: self.registry.clone(),
+            seeder: self.seeder.clone(),
+            sink: self.sink.clone(),
+            settings: self.settings.clone(),
+            delivery,
+            observer,
+            halt: Halt::new(hooks, self.settings.max_consecutive_submit_failures),
+        });
         let mut error = None;
         if self.settings.remove_vids
-            && let Err(e) = self.cleanup(&mut report.cleanup).await
+            && let Err(e) = self.cleanup(&ctx.halt, &mut report.cleanup).await
         {
             error = Some(EngineError::Registry(e));
         }
         if error.is_none() {
-            let ctx = Arc::new(BatchContext {
-                registry: self.registry.clone(),
-                seeder: self.seeder.clone(),
-                sink: self.sink.clone(),
-                settings: self.settings.clone(),
-                delivery,
-                observer,
-            });
             let mut pass = Pass::new(&ctx, selection.passes.len() > 1);
             for domain in &selection.passes {
                 if let Err(e) = pass.run(domain, &mut report).await {
@@ -151,7 +172,9 @@ impl Engine {
             pass.finish(&mut report, error.is_none()).await;
         }
         report.absorb(self.sink.delivery_problems().await);
+        report.stopped = ctx.halt.reason();
         report.seconds = started.elapsed().as_secs_f64();
+        ctx.halt.finish(&report);
         tracing::info!(
             selected = report.selected,
             tokenised = report.tokenised,
@@ -161,6 +184,7 @@ impl Engine {
             cleanup_vids_removed = report.cleanup.vids_removed,
             refused_callbacks = report.refused_callbacks.values().sum::<u64>(),
             duplicate_groups = report.duplicate_groups.len(),
+            stopped = report.stopped.as_deref(),
             "run finished"
         );
         RunEnd { report, error }
@@ -168,13 +192,16 @@ impl Engine {
 
     /// Removes the VIDs of the registrants the cleanup filter selects that hold a token (an id
     /// of the token type with a value); a VID beside an empty token id is kept and counted.
-    async fn cleanup(&self, cleanup: &mut CleanupReport) -> Result<(), RegistryError> {
+    async fn cleanup(&self, halt: &Halt, cleanup: &mut CleanupReport) -> Result<(), RegistryError> {
         let s = &self.settings;
         let Some(filter) = &s.cleanup_filter else {
             return Ok(());
         };
         let mut after = None;
         loop {
+            if halt.is_stopped() {
+                return Ok(());
+            }
             let query = CandidateQuery {
                 filter: filter.clone(),
                 fields: Vec::new(),

@@ -1,6 +1,7 @@
 //! The selection passes of one run: paging, screening, filling batches and spawning them.
 
 use super::batch::{self, Batch, BatchContext};
+use super::hooks::Halt;
 use super::observer::{EMPTY_TOKEN_ID, Settled};
 use super::report::{BatchOutcome, RunReport};
 use super::size;
@@ -60,6 +61,10 @@ impl<'a> Pass<'a> {
         let filter = domain.for_connector(&s.id_types);
         let mut after = None;
         loop {
+            if self.ctx.halt.is_stopped() {
+                // Stop selecting; what was sent is waited for in `finish`.
+                return Ok(());
+            }
             let query = CandidateQuery {
                 filter: filter.clone(),
                 fields: s.fields.clone(),
@@ -101,6 +106,7 @@ impl<'a> Pass<'a> {
             None => BTreeMap::new(),
         };
         let mut settled = Settled::default();
+        let mut shown = Shown::of(report);
         for candidate in page {
             report.selected += 1;
             let id = candidate.id;
@@ -150,13 +156,16 @@ impl<'a> Pass<'a> {
                 .envelope_bytes
                 .map_or(0, |_| size::record_bytes(&record));
             if self.would_overflow(bytes) {
+                shown.publish(&self.ctx.halt, report);
                 self.send(report).await;
             }
             self.batch.push(id, written, record, bytes);
             if self.batch.len() >= s.batch_size {
+                shown.publish(&self.ctx.halt, report);
                 self.send(report).await;
             }
         }
+        shown.publish(&self.ctx.halt, report);
         if let Some(o) = &observer
             && (!settled.tokenised.is_empty() || !settled.failed.is_empty())
         {
@@ -197,9 +206,19 @@ impl<'a> Pass<'a> {
 
     async fn spawn(&mut self, batch: Batch, report: &mut RunReport) {
         // Waiting for a permit here is the back-pressure that bounds what is queued at MTS and
-        // what is held in memory.
-        let Ok(permit) = self.permits.clone().acquire_owned().await else {
-            report.merge(batch.unsent(self.ctx, "the engine is shutting down").await);
+        // what is held in memory; a run that stops meanwhile sends nothing more.
+        let permit = tokio::select! {
+            biased;
+            () = self.ctx.halt.stopped() => None,
+            permit = self.permits.clone().acquire_owned() => permit.ok(),
+        };
+        let Some(permit) = permit else {
+            let reason = if self.ctx.halt.is_stopped() {
+                self.ctx.stop_reason()
+            } else {
+                "the engine is shutting down".to_owned()
+            };
+            self.unsent(batch, &reason, report).await;
             return;
         };
         let ctx = self.ctx.clone();
@@ -230,13 +249,22 @@ impl<'a> Pass<'a> {
                     registrants = pending,
                     "a batch task {what}: its registrants are left pending"
                 );
-                BatchOutcome {
+                let outcome = BatchOutcome {
                     pending,
                     error: Some(PANICKED.to_owned()),
                     ..BatchOutcome::default()
-                }
+                };
+                self.ctx.halt.settled(&outcome);
+                outcome
             }
         }
+    }
+
+    /// Reports a batch that is not sent: its registrants are pending.
+    async fn unsent(&self, batch: Batch, reason: &str, report: &mut RunReport) {
+        let outcome = batch.unsent(self.ctx, reason).await;
+        self.ctx.halt.settled(&outcome);
+        report.merge(outcome);
     }
 
     /// Sends the last batch (unless the run stopped early: then it stays pending), removes the
@@ -248,7 +276,7 @@ impl<'a> Pass<'a> {
             if completed {
                 self.spawn(last, report).await;
             } else {
-                report.merge(last.unsent(self.ctx, "the run stopped").await);
+                self.unsent(last, "the run stopped", report).await;
             }
         }
         if !self.cleanup.is_empty() {
@@ -259,5 +287,35 @@ impl<'a> Pass<'a> {
             let outcome = self.joined(done);
             report.merge(outcome);
         }
+    }
+}
+
+/// The selection's counts already added to the progress (batches add their own).
+struct Shown {
+    selected: u64,
+    already_tokenised: u64,
+    failed: u64,
+}
+
+impl Shown {
+    fn of(report: &RunReport) -> Self {
+        Self {
+            selected: report.selected,
+            already_tokenised: report.already_tokenised,
+            failed: report.failed_total(),
+        }
+    }
+
+    /// Adds what was counted at selection since the last call to the progress. Only for use
+    /// while a page is screened: no batch outcome is merged then (an unsent batch adds
+    /// pending only, which it publishes itself).
+    fn publish(&mut self, halt: &Halt, report: &RunReport) {
+        let now = Self::of(report);
+        halt.publish(|p| {
+            p.selected += now.selected - self.selected;
+            p.already_tokenised += now.already_tokenised - self.already_tokenised;
+            p.failed += now.failed - self.failed;
+        });
+        *self = now;
     }
 }

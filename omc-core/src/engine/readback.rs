@@ -20,6 +20,15 @@ pub(super) struct ReadBack {
     pub(super) failed: Vec<(RegistrantId, String)>,
     /// No result yet.
     pub(super) pending: Vec<RegistrantId>,
+    /// MTS said it could not make the callbacks (`error_making_callback_request`).
+    pub(super) callbacks_failed: bool,
+}
+
+impl ReadBack {
+    /// Whether any result of the batch was read back.
+    pub(super) fn heard(&self) -> bool {
+        !(self.tokenised.is_empty() && self.already.is_empty() && self.failed.is_empty())
+    }
 }
 
 /// Reads the batch's tokens back until all are there, the sink has reported the rest as
@@ -41,6 +50,7 @@ pub(super) async fn read_back(
     };
     // Callbacks come after `processed`; after a callback error or a forgotten request, what
     // arrived has arrived, so one read is enough.
+    found.callbacks_failed = status == Some(RequestStatus::ErrorMakingCallbackRequest);
     let mut patient = matches!(
         status,
         Some(RequestStatus::Processed | RequestStatus::ProcessedWithErrors)
@@ -52,6 +62,10 @@ pub(super) async fn read_back(
         for part in ask.chunks(chunk) {
             read_part(ctx, part, &mut remaining, &mut found, outcome).await;
         }
+        if found.heard() {
+            // Results arrive: batches waiting for this one to probe may go.
+            ctx.halt.open();
+        }
         if remaining.is_empty() || !patient || passed(deadline) {
             break;
         }
@@ -59,11 +73,17 @@ pub(super) async fn read_back(
         // MTS says `processed` before it calls back, and `error_making_callback_request` once
         // a callback could not be made: the rest of the request's callbacks never come. Read
         // once more, then stop waiting.
-        if let Ok(RequestStatus::ErrorMakingCallbackRequest | RequestStatus::Gone) =
-            ctx.seeder.status(request).await
-        {
-            tracing::info!(%request, "MTS could not make the callbacks; not waiting for them");
-            patient = false;
+        match ctx.seeder.status(request).await {
+            Ok(RequestStatus::ErrorMakingCallbackRequest) => {
+                tracing::info!(%request, "MTS could not make the callbacks; not waiting for them");
+                found.callbacks_failed = true;
+                patient = false;
+            }
+            Ok(RequestStatus::Gone) => {
+                tracing::info!(%request, "MTS forgot the request; not waiting for its callbacks");
+                patient = false;
+            }
+            _ => {}
         }
     }
     if !remaining.is_empty() {

@@ -52,6 +52,12 @@ pub struct RunReport {
     pub conflicts: Vec<RegistrantId>,
     /// Registrants sharing one token (one person registered more than once).
     pub duplicate_groups: Vec<Vec<RegistrantId>>,
+    /// Why the run submitted nothing more before the end of its selection, if it stopped
+    /// early: cancelled ([`CANCELLED`](super::CANCELLED)), MTS not reachable, or callbacks
+    /// not arriving ([`CALLBACKS_NOT_ARRIVING`](super::CALLBACKS_NOT_ARRIVING)). What it
+    /// selected and did not send is pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     /// Wall time of the run.
     pub seconds: f64,
 }

@@ -124,6 +124,11 @@ pub struct EngineSettings {
     pub cleanup_filter: Option<Domain>,
     /// Waiting and retrying.
     pub wait: WaitPolicy,
+    /// After this many batches in a row could not be submitted and MTS gave no answer (not
+    /// reached, or no answer in time; each after its own retries), the run submits nothing
+    /// more: the rest of what it selected is reported pending, with the reason in
+    /// [`RunReport::stopped`](super::RunReport::stopped). 0 never stops.
+    pub max_consecutive_submit_failures: u32,
 }
 
 impl Default for EngineSettings {
@@ -143,6 +148,7 @@ impl Default for EngineSettings {
             remove_vids: true,
             cleanup_filter: Some(default_cleanup_filter(&IdTypes::default())),
             wait: WaitPolicy::default(),
+            max_consecutive_submit_failures: 3,
         }
     }
 }

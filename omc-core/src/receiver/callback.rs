@@ -61,8 +61,8 @@ impl CallbackReceiver {
             .iter()
             .filter_map(|r| Some((r.registrant, r.token.clone()?)))
             .collect();
-        // Claimed before the store, so that the engine, reading a token this store wrote, finds
-        // it claimed; what the store did not write is released after it.
+        // Marked as being stored, so that the engine, reading a token back meanwhile, waits for
+        // this store to say whether it wrote it.
         let claimed: Vec<RegistrantId> = tokens.iter().map(|(id, _)| *id).collect();
         self.claim(&claimed);
         let stored = match self.registry.store_tokens(&tokens).await {

@@ -105,9 +105,11 @@ struct State {
     /// Every registrant sent through this receiver's sink: a compact set (about 1 bit an id
     /// for Odoo's dense ids), so that a replay long after its run is still recognised.
     sent: IdSet,
-    /// Registrants whose token this receiver stored (or is storing), until the engine has
-    /// settled them: what this connector's runs caused, as opposed to tokens others stored.
+    /// Registrants whose token this receiver stored, until the engine has settled them: what
+    /// this connector's runs caused, as opposed to tokens others stored.
     stored: BTreeSet<RegistrantId>,
+    /// Registrants with a store under way here, and how many.
+    storing: BTreeMap<RegistrantId, u32>,
     failures: BTreeMap<RegistrantId, RecordFailure>,
     problems: DeliveryProblems,
 }
@@ -122,6 +124,8 @@ pub struct CallbackReceiver {
     refusals: RefusalLog,
     /// Whether session cookies are marked `Secure` (the sink's public URL is https).
     secure_cookies: AtomicBool,
+    /// Woken when a store ends, for [`stored`](Self::stored) waiting on it.
+    stores_ended: tokio::sync::Notify,
 }
 
 impl fmt::Debug for CallbackReceiver {
@@ -166,6 +170,7 @@ impl CallbackReceiver {
             state: Mutex::new(State::default()),
             refusals: RefusalLog::new(),
             secure_cookies: AtomicBool::new(false),
+            stores_ended: tokio::sync::Notify::new(),
         }
     }
 
@@ -235,27 +240,52 @@ impl CallbackReceiver {
             .collect()
     }
 
-    /// Of `ids`, the registrants whose token this receiver stored (or is storing now).
-    pub fn stored(&self, ids: &[RegistrantId]) -> BTreeSet<RegistrantId> {
-        let state = lock(&self.state);
-        ids.iter()
-            .filter(|id| state.stored.contains(id))
-            .copied()
-            .collect()
-    }
-
-    /// Marks registrants as being stored by this receiver.
-    fn claim(&self, ids: &[RegistrantId]) {
-        lock(&self.state).stored.extend(ids.iter().copied());
-    }
-
-    /// After a store: of the claimed registrants, keeps those it stored.
-    fn release(&self, claimed: &[RegistrantId], stored: &[RegistrantId]) {
-        let kept: BTreeSet<&RegistrantId> = stored.iter().collect();
-        let mut state = lock(&self.state);
-        for id in claimed.iter().filter(|id| !kept.contains(id)) {
-            state.stored.remove(id);
+    /// Of `ids`, the registrants whose token this receiver stored. Waits for the stores of
+    /// them under way here to end, so that a token read back while this receiver was still
+    /// storing it is counted by the store that wrote it, and by no other.
+    pub async fn stored(&self, ids: &[RegistrantId]) -> BTreeSet<RegistrantId> {
+        loop {
+            let ended = self.stores_ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            {
+                let state = lock(&self.state);
+                if !ids.iter().any(|id| state.storing.contains_key(id)) {
+                    return ids
+                        .iter()
+                        .filter(|id| state.stored.contains(id))
+                        .copied()
+                        .collect();
+                }
+            }
+            ended.await;
         }
+    }
+
+    /// Marks registrants as being stored here.
+    fn claim(&self, ids: &[RegistrantId]) {
+        let mut state = lock(&self.state);
+        for id in ids {
+            *state.storing.entry(*id).or_default() += 1;
+        }
+    }
+
+    /// After a store: the claimed registrants are no longer being stored; those it stored are
+    /// recorded.
+    fn release(&self, claimed: &[RegistrantId], stored: &[RegistrantId]) {
+        {
+            let mut state = lock(&self.state);
+            for id in claimed {
+                if let Some(n) = state.storing.get_mut(id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        state.storing.remove(id);
+                    }
+                }
+            }
+            state.stored.extend(stored.iter().copied());
+        }
+        self.stores_ended.notify_waiters();
     }
 
     /// The problems seen since the last call, draining them.

@@ -182,7 +182,7 @@ impl CallbackSink for SelfHostedSink {
     }
 
     async fn stored(&self, ids: &[RegistrantId]) -> Option<BTreeSet<RegistrantId>> {
-        Some(self.receiver.stored(ids))
+        Some(self.receiver.stored(ids).await)
     }
 
     async fn results_settled(&self, ids: &[RegistrantId]) {

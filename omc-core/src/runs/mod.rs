@@ -22,7 +22,7 @@ pub use import::{CsvProblem, ImportError, parse_csv, parse_ids};
 pub use status::{NextRun, Status, describe, status};
 
 use crate::domain::{Domain, Operator};
-use crate::engine::{Engine, RunEnd, Selection};
+use crate::engine::{Engine, RunEnd, RunHooks, Selection};
 use crate::error::RegistryError;
 use crate::ledger::{
     EntryUpdate, LedgerError, LedgerLock, LockHolder, RunKind, RunLedger, RunOutcome,
@@ -183,11 +183,22 @@ impl Runner {
 
     /// One run of the requested kind. `_lock` is the proof that this process holds the
     /// ledger's lock. A run stopped by an error returns its partial report with the error.
-    pub async fn run(
+    pub async fn run(&self, lock: &LedgerLock, request: RunRequest) -> Result<RunEnd, RunnerError> {
+        self.run_with(lock, request, RunHooks::default()).await
+    }
+
+    /// [`run`](Self::run) with `hooks`: its progress published, and a cancellation token. A
+    /// cancelled run finishes what it sent and is recorded as interrupted, with its report;
+    /// a run that stopped by itself ([`RunReport::stopped`](crate::engine::RunReport::stopped):
+    /// MTS not reachable, callbacks not arriving) is recorded as failed with that reason.
+    /// Neither moves the delta's watermark: what they did not select, the next run does.
+    pub async fn run_with(
         &self,
         _lock: &LedgerLock,
         request: RunRequest,
+        hooks: RunHooks,
     ) -> Result<RunEnd, RunnerError> {
+        let cancel = hooks.cancel.clone();
         let now = self.clock.now();
         let interrupted = self.ledger.interrupt_unfinished(now).await?;
         if interrupted > 0 {
@@ -222,11 +233,17 @@ impl Runner {
             screen_failed: kind != RunKind::Import,
         });
         drop(_entered);
-        let mut end = self.engine.run(&selection, Some(observer)).await;
+        let mut end = self
+            .engine
+            .run_with(&selection, Some(observer), hooks)
+            .await;
         crate::engine::stamp(&mut end.report, run, kind);
-        let (outcome, error) = match &end.error {
-            None => (RunOutcome::Completed, None),
-            Some(e) => (RunOutcome::Failed, Some(chain(e))),
+        let cancelled = cancel.is_some_and(|c| c.is_cancelled());
+        let (outcome, error) = match (&end.error, &end.report.stopped) {
+            (Some(e), _) => (RunOutcome::Failed, Some(chain(e))),
+            (None, Some(reason)) if cancelled => (RunOutcome::Interrupted, Some(reason.clone())),
+            (None, Some(reason)) => (RunOutcome::Failed, Some(reason.clone())),
+            (None, None) => (RunOutcome::Completed, None),
         };
         let report = serde_json::to_value(&end.report).unwrap_or_else(|_| json!({}));
         self.ledger
