@@ -23,9 +23,11 @@ mod logging;
 use omc::connector::Connector;
 use omc::core::Domain;
 use omc::core::config::{JobType, import_openg2p, sample_result};
+use omc::core::engine::{CancellationToken, Progress, RunHooks};
 use omc::core::engine::{EngineSettings, RunEnd};
 use omc::core::fixture::synthetic_one;
 use omc::core::jq::{Output, Program};
+use omc::core::ledger::LedgerLock;
 use omc::core::ledger::{RunLedger, SqliteLedger};
 use omc::core::rules::{build_authdata, mts_verdict};
 use omc::core::runs::{Import, RunRequest, Runner, chain, parse_csv, parse_ids};
@@ -38,6 +40,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
 
 const USAGE: &str = "usage: omc config check FILE
        omc config import-openg2p EXPORT.json
@@ -265,29 +269,133 @@ fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<S
     None
 }
 
-async fn run(path: &str, once: bool, request: RunRequest) -> Result<(), String> {
+/// How a run ended, for the exit status a scheduler acts on (docs/OPERATIONS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// No selected registrant is left pending (exit 0).
+    Settled,
+    /// Some are pending: the next run sends them again (exit 3).
+    Pending,
+    /// Stopped by SIGTERM or SIGINT (exit 4 for `--once`; a recurring service exits 0).
+    Interrupted,
+}
+
+impl Ended {
+    fn of(end: &RunEnd, cancel: &CancellationToken) -> Self {
+        if cancel.is_cancelled() {
+            Self::Interrupted
+        } else if end.report.pending > 0 {
+            Self::Pending
+        } else {
+            Self::Settled
+        }
+    }
+
+    fn code(self) -> ExitCode {
+        match self {
+            Self::Settled => ExitCode::SUCCESS,
+            Self::Pending => ExitCode::from(3),
+            Self::Interrupted => ExitCode::from(4),
+        }
+    }
+}
+
+/// Cancels `token` at SIGTERM or SIGINT: the run stops selecting and finishes what it sent.
+fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("stopping: no new batch is sent; waiting for the batches already sent");
+        token.cancel();
+    });
+}
+
+/// Logs the run's counts every 10 seconds while it goes, with its rate.
+fn log_progress(mut progress: watch::Receiver<Progress>) {
+    tokio::spawn(async move {
+        let started = tokio::time::Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                changed = progress.changed() => if changed.is_err() { return },
+                _ = tick.tick() => {
+                    let p = *progress.borrow();
+                    let seconds = started.elapsed().as_secs_f64().max(0.001);
+                    tracing::info!(
+                        selected = p.selected,
+                        sent = p.sent,
+                        tokenised = p.tokenised,
+                        already_tokenised = p.already_tokenised,
+                        pending = p.pending,
+                        failed = p.failed,
+                        per_second = (p.tokenised as f64 / seconds).round(),
+                        "progress"
+                    );
+                }
+            }
+        }
+    });
+}
+
+/// One run with signals and progress wired: its end, printed, and how it ended.
+async fn one_run(
+    runner: &Runner,
+    lock: &LedgerLock,
+    request: RunRequest,
+    config: &ConnectorConfig,
+    cancel: &CancellationToken,
+) -> Result<Ended, String> {
+    let (progress, watched) = watch::channel(Progress::default());
+    log_progress(watched);
+    let hooks = RunHooks::default()
+        .with_progress(progress)
+        .with_cancel(cancel.clone());
+    let end = runner
+        .run_with(lock, request, hooks)
+        .await
+        .map_err(|e| explain(&e, config, "the run could not start"))?;
+    let ended = Ended::of(&end, cancel);
+    if let Some(why) = &end.report.stopped {
+        logging::error("omc", &format!("the run stopped early: {why}"));
+    }
+    finish(end, config)?;
+    Ok(ended)
+}
+
+async fn run(path: &str, once: bool, request: RunRequest) -> Result<ExitCode, String> {
     let (config, runner) = runner(path)?;
     let what = if once { "omc run --once" } else { "omc run" };
     let lock = runner.lock(what).await.map_err(|e| chain(&e))?;
+    let cancel = CancellationToken::new();
+    cancel_on_signals(cancel.clone());
     if once || config.job_type == JobType::OneTime {
-        let end = runner
-            .run(&lock, request)
-            .await
-            .map_err(|e| explain(&e, &config, "the run could not start"))?;
-        return finish(end, &config);
+        let ended = one_run(&runner, &lock, request, &config, &cancel).await?;
+        return Ok(ended.code());
     }
     // The recurring connector holds the ledger for as long as it runs; a failed run is
-    // recorded and the next one comes at its time.
+    // recorded and the next one comes at its time; a signal ends it after the current run.
     loop {
-        match runner.run(&lock, request.clone()).await {
-            Ok(end) => {
-                if let Err(message) = finish(end, &config) {
-                    logging::error("omc", &message);
-                }
-            }
-            Err(e) => logging::error("omc", &explain(&e, &config, "the run could not start")),
+        if let Err(message) = one_run(&runner, &lock, request.clone(), &config, &cancel).await {
+            logging::error("omc", &message);
         }
-        tokio::time::sleep(Duration::from_secs(60 * u64::from(config.interval_minutes))).await;
+        if cancel.is_cancelled() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let interval = Duration::from_secs(60 * u64::from(config.interval_minutes));
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = cancel.cancelled() => return Ok(ExitCode::SUCCESS),
+        }
     }
 }
 
@@ -372,7 +480,10 @@ async fn main() -> ExitCode {
         ["config", "check", file] => check(file),
         ["config", "import-openg2p", file] => import_openg2p_export(file),
         ["run", file, flags @ ..] if !file.starts_with("--") => match requested(flags) {
-            Ok((once, request)) => run(file, once, request).await,
+            Ok((once, request)) => match run(file, once, request).await {
+                Ok(code) => return code,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         },
         ["import", file, how, value] => manual_import(file, how, value).await,

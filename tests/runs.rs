@@ -428,3 +428,46 @@ async fn a_second_run_on_one_ledger_is_refused_naming_the_first() {
     let status = first.wait().await.expect("the first run ends");
     assert!(status.success());
 }
+
+#[tokio::test]
+async fn sigterm_finishes_what_was_sent_records_the_run_interrupted_and_exits_4() {
+    let seeds: Vec<RegistrantSeed> = synthetic(120, 17).collect();
+    let stage = Stage::new("sigterm", seeds, None).await;
+    // The first batch goes alone; hold its VID removal so the run is surely under way.
+    stage.registry_path.hold("\"unlink\"", 0);
+    let child = stage.omc.spawn_run();
+    until("the first batch is read back", || {
+        stage.registry_path.held() == 1
+    })
+    .await;
+    let pid = child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    stage.registry_path.release(Release::Forward);
+    let out = child.wait_with_output().await.expect("omc ends");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&out.stdout).expect("the report is printed on stdout");
+    assert_eq!(report["stopped"], omc::core::engine::CANCELLED, "{report}");
+    // What was sent before the signal was finished (which batches that was depends on timing;
+    // that none is sent after it is the engine's own test).
+    assert_eq!(report["sent"], report["tokenised"], "{report}");
+    assert_eq!(
+        report["selected"].as_u64(),
+        Some(report["tokenised"].as_u64().unwrap_or(0) + report["pending"].as_u64().unwrap_or(0)),
+        "{report}"
+    );
+    let runs = stage.omc.runs().await;
+    assert_eq!(runs[0]["outcome"], "interrupted", "{runs:?}");
+    // The next run completes the rest.
+    let next = stage.omc.run_once(&[]).await;
+    assert_eq!(next["tokenised"], report["pending"], "{next}");
+}

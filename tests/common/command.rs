@@ -82,12 +82,17 @@ impl Omc {
         cmd
     }
 
-    /// Runs `omc args` to its end: (success, stdout, stderr).
-    pub(crate) async fn run(&self, args: &[&str]) -> (bool, String, String) {
-        let out = tokio::time::timeout(COMMAND_TIMEOUT, self.command(args).output())
+    /// Runs `omc args` to its end.
+    pub(crate) async fn output(&self, args: &[&str]) -> std::process::Output {
+        tokio::time::timeout(COMMAND_TIMEOUT, self.command(args).output())
             .await
             .unwrap_or_else(|_| panic!("omc {args:?} took over {COMMAND_TIMEOUT:?}"))
-            .expect("omc runs");
+            .expect("omc runs")
+    }
+
+    /// Runs `omc args` to its end: (success, stdout, stderr).
+    pub(crate) async fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.output(args).await;
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -95,13 +100,24 @@ impl Omc {
         )
     }
 
-    /// `omc run CONFIG --once extra…` to its end; its report.
+    /// `omc run CONFIG --once extra…` to its end; its report. The exit status is the
+    /// documented one: 0 when nothing is left pending, 3 when some registrants are.
     pub(crate) async fn run_once(&self, extra: &[&str]) -> Value {
         let mut args = vec!["run", self.config(), "--once"];
         args.extend(extra);
-        let (ok, stdout, stderr) = self.run(&args).await;
-        assert!(ok, "omc run failed: {stderr}");
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+        let out = self.output(&args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let report: Value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{e}: {stdout}\nstderr: {stderr}"));
+        let pending = report["pending"].as_u64().unwrap_or_default();
+        let expected = if pending > 0 { 3 } else { 0 };
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "exit status with {pending} pending: {stderr}"
+        );
+        report
     }
 
     /// `omc run CONFIG --once`, started and left running.

@@ -30,6 +30,8 @@ pub use hooks::{CALLBACKS_NOT_ARRIVING, CANCELLED, Progress, RunHooks};
 pub use observer::{EMPTY_TOKEN_ID, NO_RESULT, RunObserver, Settled};
 pub use report::{CleanupReport, RunReport};
 pub use settings::{EngineSettings, WaitPolicy, default_cleanup_filter};
+/// The token that cancels a run ([`RunHooks::with_cancel`]), re-exported from `tokio-util`.
+pub use tokio_util::sync::CancellationToken;
 
 use crate::domain::Domain;
 use crate::error::RegistryError;
