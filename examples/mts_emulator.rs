@@ -25,6 +25,9 @@ struct Args {
     record_delay: Duration,
 }
 
+const FLAGS: &str =
+    "[--host IP] [--port N] [--partner-id ID] [--record-delay-ms N] [--log-format text|json]";
+
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         host: IpAddr::from([127, 0, 0, 1]),
@@ -33,6 +36,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         record_delay: Duration::ZERO,
     };
     while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            outln!("usage: mts_emulator {FLAGS}");
+            std::process::exit(0);
+        }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
         match flag.as_str() {
@@ -53,9 +60,7 @@ async fn main() {
     let args = match logging::init().and_then(|args| parse(args.into_iter())) {
         Ok(args) => args,
         Err(message) => {
-            errln!(
-                "{message}\nflags: --host IP --port N --partner-id ID --record-delay-ms N --log-format text|json"
-            );
+            errln!("{message}\nusage: mts_emulator {FLAGS}");
             std::process::exit(2);
         }
     };

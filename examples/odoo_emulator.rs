@@ -44,7 +44,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     };
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
-            return Err(USAGE.into());
+            outln!("{USAGE}");
+            std::process::exit(0);
         }
         let value = args
             .next()

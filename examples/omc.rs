@@ -486,6 +486,10 @@ async fn main() -> ExitCode {
             },
             Err(e) => Err(e),
         },
+        ["--help" | "-h" | "help"] => {
+            outln!("{USAGE}");
+            Ok(())
+        }
         ["import", file, how, value] => manual_import(file, how, value).await,
         ["status", file, flags @ ..] if flags.iter().all(|f| matches!(*f, "--ids" | "--json")) => {
             status(file, flags.contains(&"--ids"), flags.contains(&"--json")).await

@@ -78,3 +78,25 @@ fn omc_piped_into_head_1() {
     let output = child.wait_with_output().expect("omc ends");
     assert_no_panic(&output, 0);
 }
+
+#[test]
+fn help_is_an_answer_not_an_error() {
+    for program in ["omc", "odoo_emulator", "mts_emulator"] {
+        let binary = std::env::current_exe()
+            .expect("the test's path")
+            .parent()
+            .and_then(std::path::Path::parent)
+            .expect("target/<profile>/deps")
+            .join("examples")
+            .join(program);
+        let out = std::process::Command::new(&binary)
+            .arg("--help")
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+        assert!(out.status.success(), "{program} --help: {:?}", out.status);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("usage:"),
+            "{program} --help prints its usage on stdout"
+        );
+    }
+}

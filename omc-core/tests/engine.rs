@@ -407,8 +407,8 @@ impl TokenSeeder for Slow {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn status_polls_start_fast_and_slow_down_to_the_poll_interval() {
+/// An engine over 10 registrants whose seeder takes 10 s to process each request.
+fn slow(settings: EngineSettings) -> (Engine, Arc<Slow>) {
     let registry = Arc::new(MemoryRegistry::with_seeds(
         IdTypes::default(),
         synthetic(10, 6),
@@ -420,9 +420,17 @@ async fn status_polls_start_fast_and_slow_down_to_the_poll_interval() {
         submitted: Mutex::new(None),
         asked: Mutex::new(Vec::new()),
     });
+    (
+        Engine::new(registry, seeder.clone(), sink, settings),
+        seeder,
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_polls_start_fast_and_slow_down_to_the_poll_interval() {
     let settings = EngineSettings::default();
     let wait = settings.wait.clone();
-    let engine = Engine::new(registry, seeder.clone(), sink, settings);
+    let (engine, seeder) = slow(settings);
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.tokenised, 10);
     let asked = seeder.asked.lock().unwrap().clone();
@@ -830,18 +838,7 @@ async fn a_submission_that_goes_through_resets_the_count() {
 
 #[tokio::test(start_paused = true)]
 async fn progress_is_published_as_the_run_goes_and_ends_as_the_report() {
-    let registry = Arc::new(MemoryRegistry::with_seeds(
-        IdTypes::default(),
-        synthetic(10, 6),
-    ));
-    let sink = Arc::new(MemorySink::new(registry.clone()));
-    let seeder = Arc::new(Slow {
-        inner: Arc::new(MemorySeeder::new(PARTNER, sink.clone())),
-        takes: Duration::from_secs(10),
-        submitted: Mutex::new(None),
-        asked: Mutex::new(Vec::new()),
-    });
-    let engine = Engine::new(registry, seeder, sink, EngineSettings::default());
+    let (engine, _) = slow(EngineSettings::default());
     let (progress, mut seen) = tokio::sync::watch::channel(Progress::default());
     let selection = Selection::filter(engine.settings().filter.clone());
     let run = tokio::spawn(async move {

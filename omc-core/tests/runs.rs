@@ -55,6 +55,12 @@ fn kit_with(
 }
 
 impl Kit {
+    /// The numbers of the runs in the ledger, newest first.
+    async fn run_ids(&self) -> Vec<i64> {
+        let runs = self.ledger.runs(10).await.unwrap();
+        runs.iter().map(|r| r.id.0).collect()
+    }
+
     /// Runs `request` under the lock; returns the report and the ids sent to the seeder.
     async fn run(&self, request: RunRequest) -> (RunReport, Vec<i64>) {
         let before = self.seeder.submitted().len();
@@ -397,25 +403,11 @@ async fn old_runs_are_pruned_after_the_retention_period() {
     k.run(RunRequest::Full).await;
     k.clock.advance(86_400 + 1);
     k.run(RunRequest::Full).await;
-    let ids: Vec<i64> = k
-        .ledger
-        .runs(10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.id.0)
-        .collect();
+    let ids = k.run_ids().await;
     assert_eq!(ids, [3, 2], "run 1 ended more than 2 days before run 3");
     k.clock.advance(10 * 86_400);
     k.run(RunRequest::Full).await;
-    let ids: Vec<i64> = k
-        .ledger
-        .runs(10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.id.0)
-        .collect();
+    let ids = k.run_ids().await;
     assert_eq!(
         ids,
         [4, 3],

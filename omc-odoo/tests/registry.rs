@@ -412,21 +412,26 @@ async fn candidates_report_write_dates_and_id_writes_leave_the_partner_alone() {
     odoo.shutdown().await;
 }
 
+/// Gives registrant `partner` an id of the type `id_type` whose value is "" (Odoo keeps "").
+async fn empty_id(odoo: &RunningOdoo, partner: i64, id_type: i64) {
+    client(odoo, "admin")
+        .execute_kw(
+            "g2p.reg.id",
+            "create",
+            json!([{"partner_id": partner, "id_type": id_type, "value": ""}]),
+            json!({}),
+        )
+        .await
+        .expect("an id with an empty value");
+}
+
 #[tokio::test]
 async fn an_empty_token_id_is_not_a_token_and_is_never_doubled() {
     let (odoo, registry, _clock) =
         start_at_ten(synthetic(4, 7).collect(), OdooEmulator::builder()).await;
     let token_type = odoo.id_type_id("MOSIP UIN TOKEN").expect("token type");
     // 2: a token id set to "" over JSON-RPC (Odoo keeps ""); 3: one never given a value.
-    client(&odoo, "admin")
-        .execute_kw(
-            "g2p.reg.id",
-            "create",
-            json!([{"partner_id": 2, "id_type": token_type, "value": ""}]),
-            json!({}),
-        )
-        .await
-        .expect("create");
+    empty_id(&odoo, 2, token_type).await;
     assert!(odoo.add_empty_token_id(RegistrantId(3)));
     let seen = by_id(&registry, &[]).await;
     for id in [2, 3] {
@@ -475,15 +480,7 @@ async fn store_vids_is_idempotent_and_reports_conflicts_and_missing() {
     let held_by_six = seeds[5].vid.clone().expect("a VID");
     let (odoo, registry, _clock) = start_at_ten(seeds, OdooEmulator::builder()).await;
     let vid_type = odoo.id_type_id("MOSIP VID").expect("VID type");
-    client(&odoo, "admin")
-        .execute_kw(
-            "g2p.reg.id",
-            "create",
-            json!([{"partner_id": 3, "id_type": vid_type, "value": ""}]),
-            json!({}),
-        )
-        .await
-        .expect("an empty VID id for 3");
+    empty_id(&odoo, 3, vid_type).await;
     let vid = |n: u64| Vid::new(format!("49183599999999{n:02}"));
     let batch = vec![
         (RegistrantId(1), vid(1)),
