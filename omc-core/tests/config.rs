@@ -1,9 +1,11 @@
 //! Loading, checking and writing connector configurations.
 
+mod common;
+
+use common::Captured;
 use omc_core::ConnectorConfig;
 use omc_core::config::{ConfigError, Environment, Format, import_openg2p};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const PASSWORD: &str = "s3cr3t-Known-Password-7731";
 const HEADER_SECRET: &str = "Basic b21jOmhlYWRlci1zZWNyZXQ=";
@@ -428,20 +430,6 @@ fn the_environment_overlays_and_can_configure_alone() {
     assert!(c.is_ok(), "{:?}", c.err().map(|e| e.to_string()));
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_known_password_appears_nowhere() {
     let captured = Captured::default();
@@ -488,7 +476,7 @@ fn a_known_password_appears_nowhere() {
             seen += &format!("{report:?}\n{engine:?}\n");
         });
     });
-    seen += &String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    seen += &captured.text();
     assert!(seen.contains("run finished"), "logs were captured");
     for secret in [PASSWORD, HEADER_SECRET, "b21jOmhlYWRlci1zZWNyZXQ="] {
         assert!(!seen.contains(secret), "{secret} leaked");

@@ -11,9 +11,9 @@ use serde_json::json;
 use std::net::IpAddr;
 use std::time::Duration;
 
-mod receiver_common;
+mod common;
 
-use receiver_common::{LOGIN, PASSWORD, PATH, cookie_of, login_body, receiver};
+use common::{LOGIN, PASSWORD, PATH, cookie_of, login_body, receiver};
 
 /// What a login attempt came to.
 #[derive(Debug, PartialEq, Eq)]

@@ -5,32 +5,11 @@
 use omc_core::receiver::CallbackRequest;
 use secrecy::ExposeSecret;
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-mod receiver_common;
+mod common;
 
-use receiver_common::{LOGIN, PASSWORD, PATH, cookie_of, login_body, receiver};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+use common::{Captured, LOGIN, PASSWORD, PATH, cookie_of, login_body, receiver};
 
 #[tokio::test(start_paused = true)]
 async fn each_refusal_is_logged_as_it_happens_without_personal_data() {

@@ -1,5 +1,5 @@
-//! What the receiver's test binaries share: a receiver over a small registry, and Odoo-style
-//! login bodies and cookies.
+//! What omc-core's test binaries share: a receiver over a small registry, Odoo-style login
+//! bodies and cookies, and a `tracing` writer that captures what is logged.
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
@@ -10,7 +10,8 @@ use omc_core::receiver::{CallbackReceiver, CallbackResponse, ReceiverSettings};
 use omc_core::registry::RegistrantId;
 use secrecy::SecretString;
 use serde_json::json;
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 pub(crate) const PATH: &str = "/omc/callback";
 pub(crate) const LOGIN: &str = "/web/session/authenticate";
@@ -39,4 +40,25 @@ pub(crate) fn cookie_of(answer: &CallbackResponse) -> Option<&str> {
         .iter()
         .find(|(k, _)| k == "set-cookie")
         .map(|(_, v)| v.as_str())
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// What was written so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
 }
