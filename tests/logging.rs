@@ -101,6 +101,7 @@ async fn debug_logs_each_batch_without_personal_data() {
     let batches = stderr
         .lines()
         .filter(|l| l.contains("batch submitted"))
+        .inspect(|l| assert!(l.contains("run{run=1 kind=full}"), "in the run's span: {l}"))
         .count();
     assert!(batches >= 3, "one line per batch of 10: {stderr}");
     assert_no_secrets(&stderr);
@@ -116,6 +117,8 @@ async fn json_logs_are_one_object_a_line() {
         assert!(event["level"].is_string(), "{line}");
         if event["fields"]["message"] == "batch submitted" {
             batches += 1;
+            assert_eq!(event["span"]["name"], "run", "{line}");
+            assert_eq!(event["span"]["kind"], "full", "{line}");
         }
     }
     assert!(batches >= 3, "one event per batch of 10: {stderr}");

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::{Id, JoinError, JoinSet};
+use tracing::Instrument;
 
 /// The reason a batch whose task panicked is reported with.
 const PANICKED: &str = "batch task panicked";
@@ -225,7 +226,7 @@ impl<'a> Pass<'a> {
         let n = batch.len() as u64;
         let task = self
             .tasks
-            .spawn(async move { batch.run(&ctx, permit).await });
+            .spawn(async move { batch.run(&ctx, permit).await }.in_current_span());
         self.sizes.insert(task.id(), n);
     }
 

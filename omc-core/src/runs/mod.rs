@@ -33,6 +33,7 @@ use crate::time::{Clock, SystemClock, Timestamp};
 use observer::LedgerObserver;
 use serde_json::json;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// How many ids one selection pass names at most.
 const IDS_PER_PASS: usize = 1_000;
@@ -223,19 +224,25 @@ impl Runner {
             }
         };
         let run = self.ledger.begin_run(kind, now, watermark).await?;
+        // Every line the run logs, its batches' included, carries its number and kind.
         let span = tracing::info_span!("run", run = %run, kind = %kind);
-        let _entered = span.enter();
-        tracing::info!(passes = selection.domains().len(), watermark = ?watermark.map(|w| w.to_string()), "run started");
+        span.in_scope(|| {
+            tracing::info!(
+                passes = selection.domains().len(),
+                watermark = ?watermark.map(|w| w.to_string()),
+                "run started"
+            );
+        });
         let observer = Arc::new(LedgerObserver {
             ledger: self.ledger.clone(),
             clock: self.clock.clone(),
             max_attempts: self.settings.max_attempts.max(1),
             screen_failed: kind != RunKind::Import,
         });
-        drop(_entered);
         let mut end = self
             .engine
             .run_with(&selection, Some(observer), hooks)
+            .instrument(span)
             .await;
         crate::engine::stamp(&mut end.report, run, kind);
         let cancelled = cancel.is_some_and(|c| c.is_cancelled());
