@@ -42,6 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 const USAGE: &str = "usage: omc config check FILE
        omc config import-openg2p EXPORT.json
@@ -362,6 +363,7 @@ async fn one_run(
         .with_cancel(cancel.clone());
     let end = runner
         .run_with(lock, request, hooks)
+        .instrument(tracing::info_span!("connector", name = %config.name))
         .await
         .map_err(|e| explain(&e, config, "the run could not start"))?;
     let ended = Ended::of(&end, cancel);

@@ -101,7 +101,12 @@ async fn debug_logs_each_batch_without_personal_data() {
     let batches = stderr
         .lines()
         .filter(|l| l.contains("batch submitted"))
-        .inspect(|l| assert!(l.contains("run{run=1 kind=full}"), "in the run's span: {l}"))
+        .inspect(|l| {
+            assert!(
+                l.contains("connector{name=") && l.contains("run{run=1 kind=full}"),
+                "in the connector's and the run's spans: {l}"
+            )
+        })
         .count();
     assert!(batches >= 3, "one line per batch of 10: {stderr}");
     assert_no_secrets(&stderr);
