@@ -20,7 +20,7 @@ mod output;
 #[path = "common/logging.rs"]
 mod logging;
 
-use omc::connector::Connector;
+use omc::connector::{Connector, PreflightError};
 use omc::core::Domain;
 use omc::core::config::{JobType, import_openg2p, sample_result};
 use omc::core::engine::{CancellationToken, Progress, RunHooks};
@@ -181,10 +181,19 @@ fn import_openg2p_export(path: &str) -> Result<(), String> {
 }
 
 /// The connector, its runner over the configuration's ledger, and the configuration.
-fn runner(path: &str) -> Result<(ConnectorConfig, Runner), String> {
+/// The configuration, its runner, and a pre-flight check of what a run needs: OMC's login to
+/// the registry, both id types, MTS's `ping` (nothing is sent before it passes).
+async fn runner(path: &str) -> Result<(ConnectorConfig, Runner), String> {
     let config = load(path)?;
     let connector =
         Connector::new(&config, EngineSettings::from(&config)).map_err(|e| chain(&e))?;
+    if let Err(e) = connector.preflight().await {
+        let cannot = "the run cannot start";
+        return Err(match &e {
+            PreflightError::Registry(registry) => explain(registry, &config, cannot),
+            _ => explain(&e, &config, cannot),
+        });
+    }
     let ledger = ledger(path, &config)?;
     let runner = Runner::new(connector.engine, ledger, config.runs.clone());
     Ok((config, runner))
@@ -252,8 +261,29 @@ fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<S
                 RegistryError::PermissionDenied { .. } => {
                     format!("grant the rights docs/OPERATIONS.md lists: {odoo}: {said}")
                 }
+                RegistryError::Invalid { message } => {
+                    let types = [
+                        ("token", "token_id_type", &config.id_types.token),
+                        ("VID", "vid_id_type", &config.id_types.vid),
+                    ];
+                    let missing = types.iter().find(|(_, _, name)| {
+                        *message == format!("the id type '{name}' does not exist in the registry")
+                    });
+                    let (what, setting, name) = missing?;
+                    format!(
+                        "create the id type '{name}' in the registry (g2p.id.type) or set \
+                         {setting}: the {what} id type '{name}' does not exist in the registry \
+                         ({odoo})"
+                    )
+                }
                 _ => return None,
             });
+        }
+        if let Some(PreflightError::Mts { .. }) = e.downcast_ref::<PreflightError>() {
+            return Some(format!(
+                "check mts_url and that MTS is running: {}",
+                chain(e)
+            ));
         }
         if let Some(SinkError::Misconfigured { message }) = e.downcast_ref::<SinkError>() {
             let token = &config.id_types.token;
@@ -375,7 +405,7 @@ async fn one_run(
 }
 
 async fn run(path: &str, once: bool, request: RunRequest) -> Result<ExitCode, String> {
-    let (config, runner) = runner(path)?;
+    let (config, runner) = runner(path).await?;
     let what = if once { "omc run --once" } else { "omc run" };
     let lock = runner.lock(what).await.map_err(|e| chain(&e))?;
     let cancel = CancellationToken::new();
@@ -410,7 +440,7 @@ async fn manual_import(path: &str, how: &str, value: &str) -> Result<(), String>
         "--domain" => Import::Domain(Domain::parse(value).map_err(|e| format!("--domain: {e}"))?),
         _ => return Err(USAGE.into()),
     };
-    let (config, runner) = runner(path)?;
+    let (config, runner) = runner(path).await?;
     let lock = runner.lock("omc import").await.map_err(|e| chain(&e))?;
     let end = runner
         .run(&lock, RunRequest::Import(import))

@@ -1,5 +1,6 @@
 //! Wiring a [`ConnectorConfig`] to the Odoo and MTS adapters.
 
+use omc_core::Registry;
 use omc_core::config::AuthType;
 use omc_core::engine::EngineSettings;
 use omc_core::sink::DynCallbackSink;
@@ -44,6 +45,26 @@ pub struct Connector {
     pub registry: Arc<OdooRegistry>,
     /// The engine driving registry, MTS and sink.
     pub engine: Engine,
+    /// The MTS client the engine submits through.
+    pub mts: Arc<MtsClient>,
+}
+
+/// What a pre-flight check found wrong, in the order it checks: the registry first.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PreflightError {
+    /// Logging in to the registry failed, or an id type is missing.
+    #[error(transparent)]
+    Registry(#[from] omc_core::RegistryError),
+    /// MTS did not answer its `ping`.
+    #[error("MTS at {url} is not reachable")]
+    Mts {
+        /// MTS's base URL, credentials removed.
+        url: String,
+        /// Why.
+        #[source]
+        source: omc_core::SeederError,
+    },
 }
 
 impl Connector {
@@ -154,10 +175,32 @@ impl Connector {
         if let Some(pem) = ca_bundle {
             builder = builder.with_ca_bundle(pem);
         }
-        let seeder = builder.build().map_err(ConnectError::Mts)?;
+        let mts = Arc::new(builder.build().map_err(ConnectError::Mts)?);
         let registry = Arc::new(registry);
-        let engine = Engine::new(registry.clone(), Arc::new(seeder), sink, settings);
-        Ok(Self { registry, engine })
+        let engine = Engine::new(registry.clone(), mts.clone(), sink, settings);
+        Ok(Self {
+            registry,
+            engine,
+            mts,
+        })
+    }
+
+    /// Checks what a run needs before it sends anything: OMC's login to the registry, that
+    /// both id types exist, and that MTS answers its `ping`.
+    pub async fn preflight(&self) -> Result<(), PreflightError> {
+        self.registry
+            .client()
+            .login()
+            .await
+            .map_err(omc_core::RegistryError::from)?;
+        let types = self.registry.id_types();
+        for id_type in [&types.vid, &types.token] {
+            self.registry.id_validation(id_type).await?;
+        }
+        self.mts.ping().await.map_err(|source| PreflightError::Mts {
+            url: omc_core::sink::redact_url(self.mts.base_url()),
+            source,
+        })
     }
 }
 

@@ -47,15 +47,23 @@ fn matches(message: &str, line: &str) -> bool {
     rest.is_empty()
 }
 
-/// `omc run --once` with the `odoo` settings and token id type given; its stderr's last line.
-async fn fault(name: &str, odoo_url: &str, database: &str, password: &str, token: &str) -> String {
+/// `omc run --once` with the `odoo` settings, token id type and MTS URL given (`ODOO` and `MTS`
+/// stand for the emulators'); its stderr's last line.
+async fn fault(
+    name: &str,
+    (odoo_url, mts_url): (&str, &str),
+    database: &str,
+    password: &str,
+    token: &str,
+) -> String {
     let (odoo, mts) = emulators(synthetic(5, 3), &[]).await;
     let odoo_url = odoo_url.replace("ODOO", odoo.base_url().as_str());
+    let mts_url = mts_url.replace("MTS", mts.base_url().as_str());
     let omc = Omc::new(
         name,
         &format!(
             r#"name = "troubleshooting-test"
-mts_url = "{mts}"
+mts_url = "{mts_url}"
 job_type = "one_time"
 ledger = "ledger.sqlite"
 token_id_type = "{token}"
@@ -72,7 +80,6 @@ database = "{database}"
 login = "admin"
 password_env = "TROUBLE_TEST_ODOO_PASSWORD"
 "#,
-            mts = mts.base_url(),
         ),
         &[
             ("TROUBLE_TEST_ODOO_PASSWORD", password),
@@ -98,7 +105,7 @@ async fn each_registry_fault_prints_its_documented_message() {
             "wrong password",
             fault(
                 "trouble-password",
-                "ODOO",
+                ("ODOO", "MTS"),
                 DATABASE,
                 "wrong",
                 "MOSIP UIN TOKEN",
@@ -111,7 +118,7 @@ async fn each_registry_fault_prints_its_documented_message() {
             "wrong database",
             fault(
                 "trouble-database",
-                "ODOO",
+                ("ODOO", "MTS"),
                 "nodb",
                 "admin",
                 "MOSIP UIN TOKEN",
@@ -124,7 +131,7 @@ async fn each_registry_fault_prints_its_documented_message() {
             "Odoo unreachable",
             fault(
                 "trouble-closed",
-                &closed,
+                (&closed, "MTS"),
                 DATABASE,
                 "admin",
                 "MOSIP UIN TOKEN",
@@ -137,7 +144,7 @@ async fn each_registry_fault_prints_its_documented_message() {
             "missing token id type",
             fault(
                 "trouble-token",
-                "ODOO",
+                ("ODOO", "MTS"),
                 DATABASE,
                 "admin",
                 "MOSIP UIN TOKEN X",
@@ -146,6 +153,19 @@ async fn each_registry_fault_prints_its_documented_message() {
             "create the id type 'MOSIP UIN TOKEN X' in the registry (g2p.id.type) or set \
              token_id_type: ",
             "the token id type 'MOSIP UIN TOKEN X' does not exist in the registry",
+        ),
+        (
+            "MTS down",
+            fault(
+                "trouble-mts",
+                ("ODOO", &closed),
+                DATABASE,
+                "admin",
+                "MOSIP UIN TOKEN",
+            )
+            .await,
+            "check mts_url and that MTS is running: MTS at ",
+            "is not reachable",
         ),
     ];
     let documented = documented_messages();

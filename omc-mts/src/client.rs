@@ -142,6 +142,22 @@ impl MtsClient {
         }
     }
 
+    /// Asks MTS whether it is alive (`GET ping`): `Ok` on any successful answer (the real MTS
+    /// answers a bare JSON string). A connection error is [`SeederError::NotDelivered`].
+    pub async fn ping(&self) -> Result<(), SeederError> {
+        let url = self.endpoint(&["ping"]);
+        let sent = self.http.get(url).timeout(self.timeouts.base).send().await;
+        let response = sent.map_err(|e| error_map::transport("ping", e))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(SeederError::Protocol {
+                message: format!("ping: MTS answered HTTP {}", status.as_u16()),
+            })
+        }
+    }
+
     fn endpoint(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
