@@ -182,7 +182,7 @@ impl Runner {
         status(&*self.ledger, &self.settings, runs, self.clock.now()).await
     }
 
-    /// One run of the requested kind. `_lock` is the proof that this process holds the
+    /// One run of the requested kind. `lock` is the proof that this process holds the
     /// ledger's lock. A run stopped by an error returns its partial report with the error.
     pub async fn run(&self, lock: &LedgerLock, request: RunRequest) -> Result<RunEnd, RunnerError> {
         self.run_with(lock, request, RunHooks::default()).await
@@ -213,14 +213,11 @@ impl Runner {
         self.forget_tokenised().await?;
         let (kind, watermark, selection) = match request {
             RunRequest::Import(import) => (RunKind::Import, None, self.import(import).await?),
-            RunRequest::Due => {
-                let next = self.next().await?;
-                self.scheduled(next.kind, next.watermark).await?
-            }
-            RunRequest::Full => self.scheduled(RunKind::Full, None).await?,
+            RunRequest::Due => self.scheduled(self.next().await?.watermark).await?,
+            RunRequest::Full => self.scheduled(None).await?,
             RunRequest::Delta => {
                 let next = delta(&*self.ledger, &self.settings).await?;
-                self.scheduled(next.kind, next.watermark).await?
+                self.scheduled(next.watermark).await?
             }
         };
         let run = self.ledger.begin_run(kind, now, watermark).await?;
@@ -259,23 +256,6 @@ impl Runner {
         Ok(end)
     }
 
-    /// Records a run this process could not finish (a signal): interrupted, with its report.
-    pub async fn interrupted(&self, report: &crate::engine::RunReport) -> Result<(), LedgerError> {
-        if let Some(run) = report.run {
-            let value = serde_json::to_value(report).unwrap_or_else(|_| json!({}));
-            self.ledger
-                .finish_run(
-                    run,
-                    self.clock.now(),
-                    RunOutcome::Interrupted,
-                    &value,
-                    Some("stopped by a signal"),
-                )
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Drops the ledger's rows of registrants that hold a token by now (tokenised by a late
     /// callback, another connector, or by hand), so the ledger holds only what is open. A
     /// registry that cannot be read leaves them for the next run.
@@ -310,13 +290,14 @@ impl Runner {
         Ok(())
     }
 
+    /// A delta from `watermark` (a [`NextRun`] has one exactly when it is a delta), or a full
+    /// run without one.
     async fn scheduled(
         &self,
-        kind: RunKind,
         watermark: Option<Timestamp>,
     ) -> Result<(RunKind, Option<Timestamp>, Selection), LedgerError> {
         let filter = self.engine.settings().filter.clone();
-        let Some(watermark) = watermark.filter(|_| kind == RunKind::Delta) else {
+        let Some(watermark) = watermark else {
             return Ok((RunKind::Full, None, Selection::filter(filter)));
         };
         let stamp = json!(watermark.to_string());

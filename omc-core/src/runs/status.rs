@@ -88,15 +88,19 @@ pub fn describe(status: &Status) -> String {
         let seconds = run
             .ended
             .map_or_else(|| "-".to_owned(), |e| (e.0 - run.started.0).to_string());
-        let failures: Vec<String> = report
+        let by_code = report
             .and_then(|r| r.get("failed"))
-            .and_then(Value::as_object)
-            .map(|f| f.iter().map(|(code, n)| format!("{code}×{n}")).collect())
-            .unwrap_or_default();
-        let failed: u64 = report
-            .and_then(|r| r.get("failed"))
-            .and_then(Value::as_object)
-            .map_or(0, |f| f.values().filter_map(Value::as_u64).sum());
+            .and_then(Value::as_object);
+        let failures: Vec<String> = by_code
+            .into_iter()
+            .flatten()
+            .map(|(code, n)| format!("{code}×{n}"))
+            .collect();
+        let failed: u64 = by_code
+            .into_iter()
+            .flat_map(|f| f.values())
+            .filter_map(Value::as_u64)
+            .sum();
         let _ = writeln!(
             out,
             "{:>5}  {:<6}  {:<19}  {:>8}  {:<11}  {:>8} {:>9} {:>9} {:>7} {:>6}  {}",
