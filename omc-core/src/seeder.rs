@@ -7,6 +7,18 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a seeder client waits for the answer to a submission by default: this, plus
+/// [`SUBMIT_TIMEOUT_PER_RECORD`] a record (MTS stores a request's records before answering).
+pub const SUBMIT_TIMEOUT_BASE: Duration = Duration::from_secs(30);
+
+/// See [`SUBMIT_TIMEOUT_BASE`].
+pub const SUBMIT_TIMEOUT_PER_RECORD: Duration = Duration::from_millis(50);
+
+/// About how long one MTS process takes to store a record of a submission before answering
+/// it (measured on mts-mock), one submission at a time.
+pub const MTS_STORE_PER_RECORD: Duration = Duration::from_millis(15);
 
 /// MTS's `mapping`: for each MTS field, the path to it in an `authdata` record.
 ///

@@ -23,8 +23,8 @@ impl Default for TimeoutPolicy {
     fn default() -> Self {
         Self {
             connect: Duration::from_secs(10),
-            base: Duration::from_secs(30),
-            per_record: Duration::from_millis(50),
+            base: omc_core::seeder::SUBMIT_TIMEOUT_BASE,
+            per_record: omc_core::seeder::SUBMIT_TIMEOUT_PER_RECORD,
         }
     }
 }

@@ -315,21 +315,25 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
 /// and the last waits for the others: beyond this bound it times out while MTS still stores it
 /// (its outcome unknown, its registrants sent again next run).
 fn check_request_time(batch_size: usize, max_in_flight: usize, p: &mut Problems) {
-    const STORE_MS: u64 = 15;
-    const TIMEOUT_BASE_MS: u64 = 30_000;
-    const TIMEOUT_PER_RECORD_MS: u64 = 50;
+    use crate::seeder::{MTS_STORE_PER_RECORD, SUBMIT_TIMEOUT_BASE, SUBMIT_TIMEOUT_PER_RECORD};
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    let (store_ms, timeout_base_ms, timeout_per_record_ms) = (
+        ms(MTS_STORE_PER_RECORD),
+        ms(SUBMIT_TIMEOUT_BASE),
+        ms(SUBMIT_TIMEOUT_PER_RECORD),
+    );
     let (n, f) = (batch_size as u64, max_in_flight as u64);
-    let waited = n.saturating_mul(STORE_MS).saturating_mul(f);
-    let allowed = TIMEOUT_BASE_MS.saturating_add(n.saturating_mul(TIMEOUT_PER_RECORD_MS));
+    let waited = n.saturating_mul(store_ms).saturating_mul(f);
+    let allowed = timeout_base_ms.saturating_add(n.saturating_mul(timeout_per_record_ms));
     if waited > allowed {
-        let most = (STORE_MS * f)
-            .checked_sub(TIMEOUT_PER_RECORD_MS)
-            .map_or(u64::MAX, |per| TIMEOUT_BASE_MS / per.max(1));
+        let most = (store_ms * f)
+            .checked_sub(timeout_per_record_ms)
+            .map_or(u64::MAX, |per| timeout_base_ms / per.max(1));
         p.add(
             "batch_size",
             format!(
                 "{n} records with {f} requests in flight: MTS stores a request's records before \
-                 answering (about {STORE_MS} ms each, one request at a time), so the last \
+                 answering (about {store_ms} ms each, one request at a time), so the last \
                  request would wait about {} s, past its {} s timeout; use at most {most} \
                  records, or fewer requests in flight",
                 waited / 1000,
