@@ -27,9 +27,9 @@
 
 // Printing goes through `output`, which a closed stdout or stderr does not make panic.
 #[macro_use]
-#[path = "common/output.rs"]
+#[path = "../src/cli/output.rs"]
 mod output;
-#[path = "common/logging.rs"]
+#[path = "../src/cli/logging.rs"]
 mod logging;
 
 mod common;
@@ -398,15 +398,21 @@ async fn with_ledger(engine: Engine, path: &std::path::Path) -> Result<RunReport
     }
 }
 
+/// The logging flags, and the bench's own (read by `parse_args`).
+#[derive(Debug, clap::Parser)]
+#[command(name = "bench", disable_help_flag = true)]
+struct Cli {
+    #[command(flatten)]
+    log: logging::LogArgs,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let argv = match logging::init() {
-        Ok(argv) => argv,
-        Err(message) => {
-            errln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+    let cli = <Cli as clap::Parser>::parse();
+    cli.log.install();
+    let argv = cli.rest;
     if let Some(kind @ ("--serve-odoo" | "--serve-mts")) = argv.first().map(String::as_str) {
         return match serve_child(kind, &argv[1..]).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -20,9 +20,9 @@
 
 // Printing goes through `output`, which a closed stdout or stderr does not make panic.
 #[macro_use]
-#[path = "common/output.rs"]
+#[path = "../src/cli/output.rs"]
 mod output;
-#[path = "common/logging.rs"]
+#[path = "../src/cli/logging.rs"]
 mod logging;
 
 mod common;
@@ -45,10 +45,14 @@ use std::time::Instant;
 use url::Url;
 
 /// How MTS delivers results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum SinkKind {
+    /// MTS logs in to Odoo and creates each token id through `call_kw`.
     Odoo,
+    /// MTS calls OMC's own receiver, served in process, with bulk callbacks.
     SelfHosted,
+    /// MTS calls OpenG2P's `update_individual` REST API.
+    #[value(name = "openg2p-api")]
     OpenG2pApi,
 }
 
@@ -62,65 +66,30 @@ impl SinkKind {
     }
 }
 
+/// A whole tokenisation against the emulators, with a summary.
+#[derive(Debug, clap::Parser)]
+#[command(name = "demo", version)]
 struct Args {
+    #[command(flatten)]
+    log: logging::LogArgs,
+    /// How MTS delivers results.
+    #[arg(long, value_enum, default_value_t = SinkKind::Odoo)]
     sink: SinkKind,
+    /// Registrants to create, each with a VID.
+    #[arg(long, default_value_t = 1000)]
     registrants: usize,
+    /// The registrants' seed.
+    #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// The summary as one JSON object.
+    #[arg(long)]
     json: bool,
+    /// A real MTS to use instead of the emulator.
+    #[arg(long)]
     mts_url: Option<Url>,
+    /// The partner id of that MTS (its tokens are checked against it).
+    #[arg(long, default_value = "mpartner-default-omc")]
     partner_id: String,
-}
-
-fn parse_args(argv: Vec<String>) -> Result<Args, String> {
-    let mut args = Args {
-        sink: SinkKind::Odoo,
-        registrants: 1000,
-        seed: 7,
-        json: false,
-        mts_url: None,
-        partner_id: "mpartner-default-omc".into(),
-    };
-    let mut it = argv.into_iter();
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match flag.as_str() {
-            "--registrants" => {
-                args.registrants = value("--registrants")?
-                    .parse()
-                    .map_err(|_| "--registrants takes a whole number".to_owned())?
-            }
-            "--seed" => {
-                args.seed = value("--seed")?
-                    .parse()
-                    .map_err(|_| "--seed takes a whole number".to_owned())?
-            }
-            "--mts-url" => {
-                args.mts_url = Some(
-                    value("--mts-url")?
-                        .parse()
-                        .map_err(|e| format!("--mts-url: {e}"))?,
-                )
-            }
-            "--partner-id" => args.partner_id = value("--partner-id")?,
-            "--sink" => {
-                args.sink = match value("--sink")?.as_str() {
-                    "odoo" => SinkKind::Odoo,
-                    "self-hosted" => SinkKind::SelfHosted,
-                    "openg2p-api" => SinkKind::OpenG2pApi,
-                    other => return Err(format!("--sink: unknown sink '{other}'")),
-                }
-            }
-            "--json" => args.json = true,
-            "--help" | "-h" => {
-                return Err("usage: demo [--registrants N] [--seed S] [--json] \
-                            [--mts-url URL --partner-id ID] \
-                            [--sink odoo|self-hosted|openg2p-api] [--log-format text|json]"
-                    .into());
-            }
-            other => return Err(format!("unknown argument '{other}' (try --help)")),
-        }
-    }
-    Ok(args)
 }
 
 /// What the registry holds after the run, read over JSON-RPC.
@@ -292,13 +261,8 @@ async fn run(args: Args) -> Result<bool, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match logging::init().and_then(parse_args) {
-        Ok(args) => args,
-        Err(message) => {
-            errln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
+    args.log.install();
     match run(args).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

@@ -7,7 +7,8 @@
 //! - [`odoo`] (`omc-odoo`, feature `odoo`): the OpenG2P/Odoo JSON-RPC adapters;
 //! - [`mts`] (`omc-mts`, feature `mts`): the MTS adapter.
 //!
-//! The feature `emulators` adds the MTS and Odoo emulators.
+//! The feature `emulators` adds the MTS and Odoo emulators; the feature `cli` the `omc`
+//! command ([`cli::main`]).
 
 pub use omc_core as core;
 #[cfg(feature = "mts")]
@@ -17,3 +18,9 @@ pub use omc_odoo as odoo;
 
 #[cfg(all(feature = "odoo", feature = "mts"))]
 pub mod connector;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+// The printing macros of `cli::output` name it from the crate's root.
+#[cfg(feature = "cli")]
+use cli::output;

@@ -59,8 +59,9 @@ fn a_closed_stderr_keeps_a_failure_a_failure() {
         .stderr(closed_pipe())
         .output()
         .expect("omc runs");
-    // Its usage went nowhere; the exit code still says it failed (not 101, a panic).
-    assert_eq!(output.status.code(), Some(1));
+    // Its usage went nowhere; the exit code still says the command line is wrong (2, not 101,
+    // a panic).
+    assert_eq!(output.status.code(), Some(2));
 }
 
 #[test]
@@ -81,22 +82,53 @@ fn omc_piped_into_head_1() {
 
 #[test]
 fn help_is_an_answer_not_an_error() {
-    for program in ["omc", "odoo_emulator", "mts_emulator"] {
-        let binary = std::env::current_exe()
-            .expect("the test's path")
-            .parent()
-            .and_then(std::path::Path::parent)
-            .expect("target/<profile>/deps")
-            .join("examples")
-            .join(program);
-        let out = std::process::Command::new(&binary)
-            .arg("--help")
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
-        assert!(out.status.success(), "{program} --help: {:?}", out.status);
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("usage:"),
-            "{program} --help prints its usage on stdout"
-        );
+    let examples = std::env::current_exe()
+        .expect("the test's path")
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps")
+        .join("examples");
+    let programs = [
+        omc_binary(),
+        examples.join("odoo_emulator"),
+        examples.join("mts_emulator"),
+        examples.join("callback_server"),
+        examples.join("demo"),
+    ];
+    for binary in programs {
+        for flag in ["--help", "--version"] {
+            let out = Command::new(&binary)
+                .arg(flag)
+                .output()
+                .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+            let shown = binary.display();
+            assert!(out.status.success(), "{shown} {flag}: {:?}", out.status);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let wanted = if flag == "--help" { "Usage:" } else { "0.1.0" };
+            assert!(stdout.contains(wanted), "{shown} {flag}: {stdout}");
+        }
     }
+}
+
+#[test]
+fn flags_go_in_any_order_and_a_wrong_command_line_says_how_to_use_it() {
+    // Flags before the file: the command line is read, and the missing file is the error (1).
+    let out = Command::new(omc_binary())
+        .args(["status", "--json", "/nonexistent/connector.toml"])
+        .output()
+        .expect("omc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/nonexistent/connector.toml"), "{stderr}");
+    // Two ways to choose registrants at once: a usage error (2) naming both.
+    let out = Command::new(omc_binary())
+        .args(["import", "c.toml", "--ids", "1", "--csv", "f.csv"])
+        .output()
+        .expect("omc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--ids") && stderr.contains("--csv") && stderr.contains("Usage:"),
+        "{stderr}"
+    );
 }

@@ -7,7 +7,7 @@
 #![allow(clippy::print_stderr)]
 
 #[macro_use]
-#[path = "../examples/common/output.rs"]
+#[path = "../src/cli/output.rs"]
 #[allow(dead_code)] // the server uses only its stderr part
 mod output;
 #[path = "../examples/callback_server/router.rs"]

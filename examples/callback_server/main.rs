@@ -10,7 +10,7 @@
 //! ```text
 //! OMC_ODOO__PASSWORD=... OMC_CALLBACK__PASSWORD=... cargo run --example callback_server -- \
 //!     --bind 0.0.0.0:8080 --public-url https://g2p.example/omc/ \
-//!     --odoo-url http://odoo:8069/ --odoo-db openg2p --odoo-login omc \
+//!     --odoo-url http://odoo:8069/ --odoo-db omc --odoo-login omc \
 //!     --mts-url http://mts:8080/ [--auth odoo|bearer] [--method POST|PUT|PATCH|GET]
 //!     [--single] [--exit-after-run] [--max-body-bytes N] [--max-connections N]
 //!     [--max-requests N] [--header-timeout-secs S] [--body-timeout-secs S]
@@ -28,13 +28,14 @@
 //! Logins are throttled per login and per address, with a backoff after failures.
 
 #[macro_use]
-#[path = "../common/output.rs"]
+#[path = "../../src/cli/output.rs"]
 mod output;
-#[path = "../common/logging.rs"]
+#[path = "../../src/cli/logging.rs"]
 mod logging;
 mod router;
 mod server;
 
+use clap::Parser;
 use omc::core::engine::EngineSettings;
 use omc::core::receiver::{CallbackReceiver, PayloadLimits, ReceiverSettings};
 use omc::core::{Engine, HttpMethod, IdTypes, SelfHostedSink};
@@ -49,107 +50,108 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-const USAGE: &str = "usage: callback_server --bind ADDR --odoo-url URL --mts-url URL \
-    [--public-url URL] [--odoo-db DB] [--odoo-login LOGIN] [--auth odoo|bearer] \
-    [--method POST|PUT|PATCH|GET] [--single] [--exit-after-run] [--max-body-bytes N] \
-    [--max-connections N] [--max-requests N] [--header-timeout-secs S] \
-    [--body-timeout-secs S] [--request-timeout-secs S]
-environment: OMC_ODOO__PASSWORD, and OMC_CALLBACK__PASSWORD with --auth odoo";
-
+/// A service embedding OMC with the self-hosted sink (environment: OMC_ODOO__PASSWORD, and
+/// OMC_CALLBACK__PASSWORD with --auth odoo).
+#[derive(Debug, Parser)]
+#[command(name = "callback_server", version)]
 struct Args {
+    #[command(flatten)]
+    log: logging::LogArgs,
+    /// The address to listen on.
+    #[arg(long)]
     bind: SocketAddr,
+    /// The URL MTS calls back (default: http://<bound address>/).
+    #[arg(long)]
     public_url: Option<Url>,
+    /// The registry's Odoo.
+    #[arg(long)]
     odoo_url: Url,
+    /// The registry's database.
+    #[arg(long, default_value = "omc")]
     odoo_db: String,
+    /// OMC's login to the registry.
+    #[arg(long, default_value = "admin")]
     odoo_login: String,
+    /// MTS's base URL.
+    #[arg(long)]
     mts_url: Url,
-    odoo_auth: bool,
+    /// How MTS authenticates its callbacks: odoo (a login) or bearer (a secret per run).
+    #[arg(long, value_enum, default_value_t = Auth::Bearer)]
+    auth: Auth,
+    /// The callbacks' HTTP method.
+    #[arg(long, value_parser = method, default_value = "POST")]
     method: HttpMethod,
-    bulk: bool,
+    /// One callback per record instead of bulk delivery.
+    #[arg(long)]
+    single: bool,
+    /// Exit after the run instead of receiving late callbacks.
+    #[arg(long)]
     exit_after_run: bool,
-    max_body_bytes: usize,
-    connections: ConnectionLimits,
-    requests: RequestLimits,
+    /// The largest callback body, in bytes (default 8 MiB).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_body_bytes: Option<u64>,
+    /// Connections served at once (default 512).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// Requests served at once (default 32).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_requests: Option<u64>,
+    /// Seconds a request's head may take to arrive (default 10).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: Option<u64>,
+    /// Seconds a body may pause (default 10).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_secs: Option<u64>,
+    /// Seconds a request may take (default 60).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout_secs: Option<u64>,
 }
 
-fn parse_args(argv: Vec<String>) -> Result<Args, String> {
-    let mut bind = None;
-    let mut public_url = None;
-    let mut odoo_url = None;
-    let mut mts_url = None;
-    let mut odoo_db = "openg2p".to_owned();
-    let mut odoo_login = "admin".to_owned();
-    let (mut odoo_auth, mut bulk, mut exit_after_run) = (false, true, false);
-    let mut method = HttpMethod::Post;
-    let mut max_body_bytes = PayloadLimits::default().max_bytes;
-    let mut connections = ConnectionLimits::default();
-    let mut requests = RequestLimits::default();
-    let mut it = argv.into_iter();
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        let url =
-            |text: String, name: &str| text.parse::<Url>().map_err(|e| format!("{name}: {e}"));
-        let count = |text: String, name: &str| match text.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!(
-                "{name}: a positive whole number expected, got '{text}'"
-            )),
-        };
-        let seconds =
-            |text: String, name: &str| count(text, name).map(|s| Duration::from_secs(s as u64));
-        match flag.as_str() {
-            "--help" | "-h" => return Err(USAGE.into()),
-            "--bind" => {
-                bind = Some(
-                    value("--bind")?
-                        .parse()
-                        .map_err(|e| format!("--bind: {e}"))?,
-                )
-            }
-            "--public-url" => public_url = Some(url(value("--public-url")?, "--public-url")?),
-            "--odoo-url" => odoo_url = Some(url(value("--odoo-url")?, "--odoo-url")?),
-            "--mts-url" => mts_url = Some(url(value("--mts-url")?, "--mts-url")?),
-            "--odoo-db" => odoo_db = value("--odoo-db")?,
-            "--odoo-login" => odoo_login = value("--odoo-login")?,
-            "--auth" => odoo_auth = value("--auth")? == "odoo",
-            "--method" => {
-                method = match value("--method")?.to_ascii_uppercase().as_str() {
-                    "POST" => HttpMethod::Post,
-                    "PUT" => HttpMethod::Put,
-                    "PATCH" => HttpMethod::Patch,
-                    "GET" => HttpMethod::Get,
-                    other => return Err(format!("--method: unknown method '{other}'")),
-                }
-            }
-            "--single" => bulk = false,
-            "--exit-after-run" => exit_after_run = true,
-            "--max-body-bytes" => max_body_bytes = count(value(&flag)?, &flag)?,
-            "--max-connections" => connections.max_connections = count(value(&flag)?, &flag)?,
-            "--max-requests" => requests.max_requests = count(value(&flag)?, &flag)?,
-            "--header-timeout-secs" => connections.header_timeout = seconds(value(&flag)?, &flag)?,
-            "--body-timeout-secs" => requests.body_timeout = seconds(value(&flag)?, &flag)?,
-            "--request-timeout-secs" => requests.request_timeout = seconds(value(&flag)?, &flag)?,
-            other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
+/// How MTS authenticates its callbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Auth {
+    /// MTS logs in at the receiver as `mts` (database: --odoo-db).
+    Odoo,
+    /// A random bearer secret for each run.
+    Bearer,
+}
+
+/// An HTTP method MTS can call back with.
+fn method(text: &str) -> Result<HttpMethod, String> {
+    match text.to_ascii_uppercase().as_str() {
+        "POST" => Ok(HttpMethod::Post),
+        "PUT" => Ok(HttpMethod::Put),
+        "PATCH" => Ok(HttpMethod::Patch),
+        "GET" => Ok(HttpMethod::Get),
+        other => Err(format!("unknown method '{other}': POST, PUT, PATCH or GET")),
+    }
+}
+
+impl Args {
+    fn connections(&self) -> ConnectionLimits {
+        let mut limits = ConnectionLimits::default();
+        if let Some(n) = self.max_connections {
+            limits.max_connections = n as usize;
         }
+        if let Some(s) = self.header_timeout_secs {
+            limits.header_timeout = Duration::from_secs(s);
+        }
+        limits
     }
-    fn need<T>(v: Option<T>, name: &str) -> Result<T, String> {
-        v.ok_or(format!("{name} is required\n{USAGE}"))
+
+    fn requests(&self) -> RequestLimits {
+        let mut limits = RequestLimits::default();
+        if let Some(n) = self.max_requests {
+            limits.max_requests = n as usize;
+        }
+        if let Some(s) = self.body_timeout_secs {
+            limits.body_timeout = Duration::from_secs(s);
+        }
+        if let Some(s) = self.request_timeout_secs {
+            limits.request_timeout = Duration::from_secs(s);
+        }
+        limits
     }
-    Ok(Args {
-        bind: need(bind, "--bind")?,
-        public_url,
-        odoo_url: need(odoo_url, "--odoo-url")?,
-        mts_url: need(mts_url, "--mts-url")?,
-        odoo_db,
-        odoo_login,
-        odoo_auth,
-        method,
-        bulk,
-        exit_after_run,
-        max_body_bytes,
-        connections,
-        requests,
-    })
 }
 
 fn secret_from_env(name: &str) -> Result<SecretString, String> {
@@ -169,7 +171,9 @@ async fn run(args: Args) -> Result<(), String> {
     let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
     let settings = ReceiverSettings {
         limits: PayloadLimits {
-            max_bytes: args.max_body_bytes,
+            max_bytes: args
+                .max_body_bytes
+                .map_or(PayloadLimits::default().max_bytes, |n| n as usize),
             ..PayloadLimits::default()
         },
         ..ReceiverSettings::default()
@@ -177,17 +181,17 @@ async fn run(args: Args) -> Result<(), String> {
     let receiver = Arc::new(CallbackReceiver::new(registry.clone(), settings));
     let listener = server::listen(args.bind).map_err(|e| format!("binding {}: {e}", args.bind))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let public_url = match args.public_url {
+    let public_url = match args.public_url.clone() {
         Some(url) => url,
         None => Url::parse(&format!("http://{bound}/")).map_err(|e| e.to_string())?,
     };
     errln!("listening on {bound}, reached by MTS at {public_url}");
-    let app = router::router_with(receiver.clone(), &args.requests);
-    let server = tokio::spawn(server::serve(listener, app, args.connections));
+    let app = router::router_with(receiver.clone(), &args.requests());
+    let server = tokio::spawn(server::serve(listener, app, args.connections()));
     let mut sink = SelfHostedSink::new(receiver, public_url)
         .with_http_method(args.method)
-        .with_bulk(args.bulk);
-    if args.odoo_auth {
+        .with_bulk(!args.single);
+    if args.auth == Auth::Odoo {
         sink = sink.with_odoo_auth(
             args.odoo_db.clone(),
             "mts",
@@ -220,13 +224,8 @@ async fn run(args: Args) -> Result<(), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match logging::init().and_then(parse_args) {
-        Ok(args) => args,
-        Err(message) => {
-            errln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
+    args.log.install();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -79,6 +79,88 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// A time of day at which a recurring connector's runs are anchored (`run_at = "02:00"`): hours
+/// and minutes, in UTC unless an offset follows (`"02:00+03:00"`, `"21:30-05:00"`, `"02:00Z"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeOfDay {
+    /// Minutes after midnight UTC, 0..1440.
+    minute_utc: i64,
+    /// The offset it was written with, in minutes east of UTC (for showing it back).
+    offset_minutes: i64,
+}
+
+impl TimeOfDay {
+    /// Reads `HH:MM`, optionally followed by `Z` or `±HH:MM`. The error says what is wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let wanted = "expected a time of day HH:MM (UTC), optionally with an offset such as \
+                      +03:00";
+        let t = text.trim();
+        let clock = |part: &str| -> Option<(i64, i64)> {
+            let (h, m) = part.split_once(':')?;
+            let ok = |s: &str| s.len() == 2 && s.bytes().all(|c| c.is_ascii_digit());
+            if !ok(h) || !ok(m) {
+                return None;
+            }
+            let (h, m) = (h.parse().ok()?, m.parse().ok()?);
+            (h < 24 && m < 60).then_some((h, m))
+        };
+        let (time, offset) = match t.find(['+', '-', 'Z']) {
+            None => (t, 0),
+            Some(at) => {
+                let (time, zone) = t.split_at(at);
+                let offset = match zone {
+                    "Z" => 0,
+                    _ => {
+                        let (h, m) = clock(&zone[1..])
+                            .ok_or_else(|| format!("'{text}': the offset: {wanted}"))?;
+                        let minutes = h * 60 + m;
+                        if zone.starts_with('-') {
+                            -minutes
+                        } else {
+                            minutes
+                        }
+                    }
+                };
+                (time, offset)
+            }
+        };
+        let (h, m) = clock(time).ok_or_else(|| format!("'{text}': {wanted}"))?;
+        Ok(Self {
+            minute_utc: (h * 60 + m - offset).rem_euclid(1_440),
+            offset_minutes: offset,
+        })
+    }
+
+    /// The first instant after `after` that is this time of day plus a whole number of
+    /// `interval_minutes` (at least 1): runs at 02:00 every 720 minutes fall at 02:00 and
+    /// 14:00 UTC.
+    pub fn next_after(self, after: Timestamp, interval_minutes: u32) -> Timestamp {
+        let step = i64::from(interval_minutes.max(1)) * 60;
+        let day = after.0.div_euclid(86_400) * 86_400;
+        let anchor = day + self.minute_utc * 60;
+        // The anchor of the day, moved by whole steps to the first instant after `after`.
+        let steps = (after.0 - anchor).div_euclid(step) + 1;
+        Timestamp(anchor + steps * step)
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let local = (self.minute_utc + self.offset_minutes).rem_euclid(1_440);
+        write!(f, "{:02}:{:02}", local / 60, local % 60)?;
+        match self.offset_minutes {
+            0 => Ok(()),
+            o => write!(
+                f,
+                "{}{:02}:{:02}",
+                if o < 0 { '-' } else { '+' },
+                o.abs() / 60,
+                o.abs() % 60
+            ),
+        }
+    }
+}
+
 /// The civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
@@ -148,6 +230,49 @@ impl Clock for ManualClock {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_time_of_day_reads_utc_and_offsets() {
+        let at = |t: &str| TimeOfDay::parse(t).map(|d| d.minute_utc);
+        assert_eq!(at("02:00"), Ok(120));
+        assert_eq!(at("02:00Z"), Ok(120));
+        assert_eq!(at("02:00+03:00"), Ok(23 * 60));
+        assert_eq!(at("21:30-05:00"), Ok(150));
+        assert_eq!(
+            TimeOfDay::parse("02:00+03:00").map(|d| d.to_string()),
+            Ok("02:00+03:00".into())
+        );
+        for bad in ["2:00", "24:00", "02:60", "02-00", "", "02:00+3", "noon"] {
+            let e = TimeOfDay::parse(bad).expect_err(bad);
+            assert!(e.contains("HH:MM"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn runs_anchored_at_a_time_of_day_fall_on_it_and_its_steps() {
+        let two = TimeOfDay::parse("02:00").expect("a time");
+        let t = |s: &str| Timestamp::parse_odoo(s).expect("a timestamp");
+        assert_eq!(
+            two.next_after(t("2026-11-27 01:59:59"), 1440),
+            t("2026-11-27 02:00:00")
+        );
+        assert_eq!(
+            two.next_after(t("2026-11-27 02:00:00"), 1440),
+            t("2026-11-28 02:00:00")
+        );
+        assert_eq!(
+            two.next_after(t("2026-11-27 14:00:00"), 720),
+            t("2026-11-28 02:00:00")
+        );
+        assert_eq!(
+            two.next_after(t("2026-11-27 13:00:00"), 720),
+            t("2026-11-27 14:00:00")
+        );
+        assert_eq!(
+            two.next_after(t("2026-11-27 00:10:00"), 60),
+            t("2026-11-27 01:00:00")
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -851,9 +851,10 @@ async fn progress_is_published_as_the_run_goes_and_ends_as_the_report() {
         Progress {
             selected: 10,
             sent: 10,
+            in_flight: 1,
             ..Progress::default()
         },
-        "sent while MTS is still processing"
+        "sent while MTS is still processing: one batch in flight"
     );
     let end = run.await.unwrap();
     assert!(end.error.is_none());

@@ -1,4 +1,4 @@
-//! The `omc` command as an operator runs it: the example binary built beside the test, started
+//! The `omc` command as an operator runs it: the binary built beside the test, started
 //! as a process with a configuration file (and its run ledger) in a directory of its own.
 
 use serde_json::Value;
@@ -10,21 +10,9 @@ use tokio::process::{Child, Command};
 /// How long one `omc` command may take in a test.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The `omc` example as built by `cargo test` or `cargo build --example omc` (beside the test's
-/// binary, in the same target directory).
+/// The `omc` binary `cargo test` builds beside the tests (feature `cli`).
 pub(crate) fn omc_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let omc = profile.join("examples").join("omc");
-    assert!(
-        omc.exists(),
-        "{} is missing: `cargo test --workspace` or `cargo build --example omc` builds it",
-        omc.display()
-    );
-    omc
+    PathBuf::from(env!("CARGO_BIN_EXE_omc"))
 }
 
 /// A connector's configuration file in a directory of its own (removed when dropped), and the

@@ -16,6 +16,8 @@ const RANGES: &[(&str, u64, u64)] = &[
     ("runs.full_sweep_days", 1, 366),
     ("runs.max_attempts", 1, 100),
     ("runs.retention_days", 1, 3_660),
+    ("runs.retry_seconds", 1, 86_400),
+    ("runs.health_check_seconds", 1, 3_600),
 ];
 
 /// The values `setting` accepts, if it is a whole-number setting.

@@ -18,6 +18,7 @@ use crate::rules::{MandatoryFields, MtsField};
 use crate::runs::RunSettings;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod};
+use crate::time::TimeOfDay;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -240,6 +241,11 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
         ("runs.full_sweep_days", u64::from(c.runs.full_sweep_days)),
         ("runs.max_attempts", u64::from(c.runs.max_attempts)),
         ("runs.retention_days", u64::from(c.runs.retention_days)),
+        ("runs.retry_seconds", u64::from(c.runs.retry_seconds)),
+        (
+            "runs.health_check_seconds",
+            u64::from(c.runs.health_check_seconds),
+        ),
     ] {
         if let Err(why) = numbers::whole(setting, &json!(value)) {
             p.add(setting, why);
@@ -413,10 +419,18 @@ fn read_runs(root: &Table<'_>, p: &mut Problems) -> RunSettings {
             "full_sweep_days",
             "max_attempts",
             "retention_days",
+            "run_at",
+            "retry_seconds",
+            "health_check_seconds",
         ],
         p,
     );
     let d = RunSettings::default();
+    let run_at = runs.string("run_at", p).and_then(|text| {
+        TimeOfDay::parse(&text)
+            .map_err(|why| p.add("runs.run_at", why))
+            .ok()
+    });
     let mut number = |key: &str, default: u32| runs.number(key, u64::from(default), p) as u32;
     RunSettings::new(
         number("delta_overlap_minutes", d.delta_overlap_minutes),
@@ -424,6 +438,9 @@ fn read_runs(root: &Table<'_>, p: &mut Problems) -> RunSettings {
         number("max_attempts", d.max_attempts),
         number("retention_days", d.retention_days),
     )
+    .with_retry_seconds(number("retry_seconds", d.retry_seconds))
+    .with_health_check_seconds(number("health_check_seconds", d.health_check_seconds))
+    .with_run_at(run_at)
 }
 
 fn read_filter(root: &Table<'_>, p: &mut Problems) -> Domain {

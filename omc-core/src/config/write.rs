@@ -48,8 +48,15 @@ impl ConnectorConfig {
                 "full_sweep_days": r.full_sweep_days,
                 "max_attempts": r.max_attempts,
                 "retention_days": r.retention_days,
+                "retry_seconds": r.retry_seconds,
+                "health_check_seconds": r.health_check_seconds,
             }),
         );
+        if let Some(run_at) = r.run_at
+            && let Some(runs) = root.get_mut("runs").and_then(|v| v.as_object_mut())
+        {
+            runs.insert("run_at".into(), json!(run_at.to_string()));
+        }
         root.insert("batch_size".into(), json!(self.batch_size));
         root.insert("max_in_flight".into(), json!(self.max_in_flight));
         if let Some(bytes) = self.max_request_bytes {

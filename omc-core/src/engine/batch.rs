@@ -213,7 +213,10 @@ impl Batch {
         };
         outcome.requests = 1;
         outcome.sent = n as u64;
-        ctx.halt.publish(|p| p.sent += n as u64);
+        ctx.halt.publish(|p| {
+            p.sent += n as u64;
+            p.in_flight += 1;
+        });
         tracing::debug!(request = %request_id, records = n, "batch submitted");
         if let Some(o) = &ctx.observer {
             o.sent(&ids).await;

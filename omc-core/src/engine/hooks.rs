@@ -32,6 +32,8 @@ pub struct Progress {
     pub pending: u64,
     /// Registrants failed so far (all codes).
     pub failed: u64,
+    /// Batches submitted to MTS whose results are not settled yet.
+    pub in_flight: u64,
 }
 
 impl Progress {
@@ -44,6 +46,7 @@ impl Progress {
             already_tokenised: report.already_tokenised,
             pending: report.pending,
             failed: report.failed_total(),
+            in_flight: 0,
         }
     }
 }
@@ -213,6 +216,9 @@ impl Halt {
     /// Adds a settled batch's counts to the progress (its `sent` was added at submission).
     pub(super) fn settled(&self, outcome: &BatchOutcome) {
         self.publish(|p| {
+            if outcome.requests > 0 {
+                p.in_flight = p.in_flight.saturating_sub(1);
+            }
             p.tokenised += outcome.tokenised;
             p.already_tokenised += outcome.already_tokenised;
             p.pending += outcome.pending;

@@ -95,6 +95,18 @@ impl Engine {
         }
     }
 
+    /// The same engine submitting through `seeder` instead (for instance a decorator of the
+    /// current one that measures its requests: see [`seeder`](Self::seeder)).
+    pub fn with_seeder(mut self, seeder: Arc<dyn TokenSeeder>) -> Self {
+        self.seeder = seeder;
+        self
+    }
+
+    /// The seeder.
+    pub fn seeder(&self) -> &Arc<dyn TokenSeeder> {
+        &self.seeder
+    }
+
     /// The settings.
     pub fn settings(&self) -> &EngineSettings {
         &self.settings

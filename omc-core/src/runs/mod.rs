@@ -25,11 +25,11 @@ use crate::domain::{Domain, Operator};
 use crate::engine::{Engine, RunEnd, RunHooks, Selection};
 use crate::error::RegistryError;
 use crate::ledger::{
-    EntryUpdate, LedgerError, LedgerLock, LockHolder, RunKind, RunLedger, RunOutcome,
+    EntryUpdate, LedgerError, LedgerLock, LockHolder, RunId, RunKind, RunLedger, RunOutcome,
 };
 use crate::pii::Vid;
 use crate::registry::RegistrantId;
-use crate::time::{Clock, SystemClock, Timestamp};
+use crate::time::{Clock, SystemClock, TimeOfDay, Timestamp};
 use observer::LedgerObserver;
 use serde_json::json;
 use std::sync::Arc;
@@ -51,6 +51,14 @@ pub struct RunSettings {
     pub max_attempts: u32,
     /// Runs are kept in the ledger this long.
     pub retention_days: u32,
+    /// A recurring connector's runs fall at this time of day and every `interval_minutes`
+    /// after it; without it, `interval_minutes` after the last run's start.
+    pub run_at: Option<TimeOfDay>,
+    /// After a run that failed or could not run, the next try comes this many seconds later,
+    /// doubling at each failure in a row, at most `interval_minutes` apart.
+    pub retry_seconds: u32,
+    /// A service's `/healthz` asks the registry and MTS at most this often.
+    pub health_check_seconds: u32,
 }
 
 impl Default for RunSettings {
@@ -60,6 +68,9 @@ impl Default for RunSettings {
             full_sweep_days: 7,
             max_attempts: 3,
             retention_days: 90,
+            run_at: None,
+            retry_seconds: 60,
+            health_check_seconds: 30,
         }
     }
 }
@@ -77,7 +88,26 @@ impl RunSettings {
             full_sweep_days,
             max_attempts,
             retention_days,
+            ..Self::default()
         }
+    }
+
+    /// These settings with runs anchored at `run_at`.
+    pub fn with_run_at(mut self, run_at: Option<TimeOfDay>) -> Self {
+        self.run_at = run_at;
+        self
+    }
+
+    /// These settings with the first retry after a failed run `seconds` later.
+    pub fn with_retry_seconds(mut self, seconds: u32) -> Self {
+        self.retry_seconds = seconds;
+        self
+    }
+
+    /// These settings with `/healthz` asking the registry and MTS at most every `seconds`.
+    pub fn with_health_check_seconds(mut self, seconds: u32) -> Self {
+        self.health_check_seconds = seconds;
+        self
     }
 }
 
@@ -254,6 +284,26 @@ impl Runner {
             .finish_run(run, self.clock.now(), outcome, &report, error.as_deref())
             .await?;
         Ok(end)
+    }
+
+    /// Records in the ledger a run that could not run for `reason` (a pre-flight check failed,
+    /// the registry could not be read): a run of the due kind, failed, with an empty report,
+    /// so `omc status` shows what happened at its time. Returns its number.
+    pub async fn record_failed(
+        &self,
+        _lock: &LedgerLock,
+        reason: &str,
+    ) -> Result<RunId, LedgerError> {
+        let now = self.clock.now();
+        let next = self.next().await?;
+        let run = self
+            .ledger
+            .begin_run(next.kind, now, next.watermark)
+            .await?;
+        self.ledger
+            .finish_run(run, now, RunOutcome::Failed, &json!({}), Some(reason))
+            .await?;
+        Ok(run)
     }
 
     /// Drops the ledger's rows of registrants that hold a token by now (tokenised by a late

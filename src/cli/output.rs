@@ -1,9 +1,11 @@
-//! The example programs' printing: `outln!` and `out!` write to stdout and `errln!` to stderr
+//! The programs' printing: `outln!` and `out!` write to stdout and `errln!` to stderr
 //! like `println!`, `print!` and `eprintln!`, but a reader that went away
 //! (`omc config check FILE | head -1`) is no panic: that stream is marked closed, later writes
 //! to it are dropped, and the program ends as it would have, with its own exit code.
 //!
-//! Every example program includes this file (`#[macro_use] #[path = ...] mod output;`).
+//! The `omc` command and every example program share this file (the examples include it with
+//! `#[macro_use] #[path = "../src/cli/output.rs"] mod output;`; the macros reach it as
+//! `$crate::output`, which the library's root names too).
 
 use std::fmt::Arguments;
 use std::io::{self, ErrorKind, Write};

@@ -1,0 +1,94 @@
+//! One line for every error an operator can meet: its whole cause chain, the outermost words
+//! saying what to do (docs/OPERATIONS.md's troubleshooting table lists them).
+
+use crate::connector::PreflightError;
+use omc_core::runs::chain;
+use omc_core::sink::redact_url;
+use omc_core::{ConnectorConfig, RegistryError, SinkError};
+use std::error::Error;
+
+/// An error's whole cause chain in one line, its first words saying what to do when the
+/// registry is at fault. The engine first reaches the registry when the callback sink reads
+/// the token id type, so a wrong login or an unreachable Odoo surfaces through the sink: the
+/// line is told from the registry's own error, which is what the operator can act on.
+pub(super) fn explain(
+    error: &(dyn Error + 'static),
+    config: &ConnectorConfig,
+    what: &str,
+) -> String {
+    diagnose(error, config).unwrap_or_else(|| format!("{what}: {}", chain(error)))
+}
+
+/// What to do about `error`, then its chain, when the registry's configuration is at fault.
+fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<String> {
+    let odoo = format!(
+        "Odoo at {} (database {}, login {})",
+        redact_url(&config.odoo.base_url),
+        config.odoo.database,
+        config.odoo.login
+    );
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        // A transparent wrapper's `source()` skips the error it wraps: look at that one.
+        if let Some(PreflightError::Registry(registry)) = e.downcast_ref::<PreflightError>() {
+            cause = Some(registry);
+            continue;
+        }
+        if let Some(registry) = e.downcast_ref::<RegistryError>() {
+            let said = chain(registry);
+            return Some(match registry {
+                RegistryError::Unauthenticated { .. } => format!(
+                    "check odoo.login, its password and odoo.database: logging in to {odoo} \
+                     failed: {said}"
+                ),
+                // Odoo raising during its login (not a refusal): a database it cannot open.
+                RegistryError::Unavailable { .. }
+                    if said.contains("common.login") && said.contains("Odoo raised") =>
+                {
+                    format!("check odoo.database: logging in to {odoo} failed: {said}")
+                }
+                RegistryError::Unavailable { .. } if said.contains("common.login") => format!(
+                    "check odoo.base_url and that Odoo is running: logging in to {odoo} \
+                     failed: {said}"
+                ),
+                RegistryError::PermissionDenied { .. } => {
+                    format!("grant the rights docs/OPERATIONS.md lists: {odoo}: {said}")
+                }
+                RegistryError::Invalid { message } => {
+                    let types = [
+                        ("token", "token_id_type", &config.id_types.token),
+                        ("VID", "vid_id_type", &config.id_types.vid),
+                    ];
+                    let missing = types.iter().find(|(_, _, name)| {
+                        *message == format!("the id type '{name}' does not exist in the registry")
+                    });
+                    let (what, setting, name) = missing?;
+                    format!(
+                        "create the id type '{name}' in the registry (g2p.id.type) or set \
+                         {setting}: the {what} id type '{name}' does not exist in the registry \
+                         ({odoo})"
+                    )
+                }
+                _ => return None,
+            });
+        }
+        if let Some(PreflightError::Mts { .. }) = e.downcast_ref::<PreflightError>() {
+            return Some(format!(
+                "check mts_url and that MTS is running: {}",
+                chain(e)
+            ));
+        }
+        if let Some(SinkError::Misconfigured { message }) = e.downcast_ref::<SinkError>() {
+            let token = &config.id_types.token;
+            if *message == format!("the id type '{token}' does not exist in the registry") {
+                return Some(format!(
+                    "create the id type '{token}' in the registry (g2p.id.type) or set \
+                     token_id_type: the token id type '{token}' does not exist in the \
+                     registry ({odoo})"
+                ));
+            }
+        }
+        cause = e.source();
+    }
+    None
+}
