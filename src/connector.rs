@@ -6,7 +6,7 @@ use omc_core::engine::EngineSettings;
 use omc_core::sink::DynCallbackSink;
 use omc_core::{ConnectorConfig, Engine, IdTypes};
 use omc_mts::MtsClient;
-use omc_odoo::{OdooCallbackSink, OdooClient, OdooRegistry};
+use omc_odoo::{CallbackLogin, CallbackLoginError, OdooCallbackSink, OdooClient, OdooRegistry};
 use std::sync::Arc;
 
 /// Why a configuration could not be wired to the adapters.
@@ -47,6 +47,9 @@ pub struct Connector {
     pub engine: Engine,
     /// The MTS client the engine submits through.
     pub mts: Arc<MtsClient>,
+    /// MTS's Odoo login as the Odoo sink gives it (auth type `odoo`), which the pre-flight
+    /// check tries from OMC's side; `None` for another sink.
+    pub callback_login: Option<CallbackLogin>,
 }
 
 /// What a pre-flight check found wrong, in the order it checks: the registry first.
@@ -56,6 +59,9 @@ pub enum PreflightError {
     /// Logging in to the registry failed, or an id type is missing.
     #[error(transparent)]
     Registry(#[from] omc_core::RegistryError),
+    /// The registry refused MTS's callback login: every callback of the run would be lost.
+    #[error(transparent)]
+    CallbackLogin(CallbackLoginError),
     /// MTS did not answer its `ping`.
     #[error("MTS at {url} is not reachable")]
     Mts {
@@ -118,7 +124,10 @@ impl Connector {
         if let Some(format) = &config.output_format {
             sink = sink.with_output_format(format.clone());
         }
-        Self::assemble(config, settings, registry, Arc::new(sink), ca_bundle)
+        let callback_login = sink.callback_login();
+        let mut connector = Self::assemble(config, settings, registry, Arc::new(sink), ca_bundle)?;
+        connector.callback_login = callback_login;
+        Ok(connector)
     }
 
     /// Wires `config` to an [`OdooRegistry`] and an [`MtsClient`] with a sink of the caller's
@@ -182,11 +191,14 @@ impl Connector {
             registry,
             engine,
             mts,
+            callback_login: None,
         })
     }
 
     /// Checks what a run needs before it sends anything: OMC's login to the registry, that
-    /// both id types exist, and that MTS answers its `ping`.
+    /// both id types exist, that MTS answers its `ping`, and (Odoo sink) that the registry
+    /// accepts MTS's callback login. A callback login URL OMC cannot reach is only logged: MTS
+    /// may reach it where OMC does not.
     pub async fn preflight(&self) -> Result<(), PreflightError> {
         self.registry
             .client()
@@ -197,10 +209,26 @@ impl Connector {
         for id_type in [&types.vid, &types.token] {
             self.registry.id_validation(id_type).await?;
         }
-        self.mts.ping().await.map_err(|source| PreflightError::Mts {
-            url: omc_core::sink::redact_url(self.mts.base_url()),
-            source,
-        })
+        self.mts
+            .ping()
+            .await
+            .map_err(|source| PreflightError::Mts {
+                url: omc_core::sink::redact_url(self.mts.base_url()),
+                source,
+            })?;
+        if let Some(login) = &self.callback_login {
+            match login.check().await {
+                Ok(()) => {}
+                Err(e @ CallbackLoginError::Refused { .. }) => {
+                    return Err(PreflightError::CallbackLogin(e));
+                }
+                Err(e) => tracing::warn!(
+                    "MTS's callback login could not be tried from here: {}",
+                    omc_core::runs::chain(&e)
+                ),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -5,156 +5,18 @@
 
 mod common;
 
-use common::command::Omc;
-use common::proxy::{Proxy, Release};
-use common::{DATABASE, PARTNER};
+use common::PARTNER;
+use common::proxy::Release;
+use common::stage::{Stage, until, vids_of};
 use omc::core::fixture::{RegistrantSeed, synthetic, synthetic_one};
-use omc::core::time::{ManualClock, Timestamp};
+use omc::core::time::Timestamp;
 use omc::core::token::mock_token;
 use omc::core::{RegistrantId, Registry, Vid};
-use omc::mts::emulator::{MtsEmulator, RunningMts};
-use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
+use omc::mts::emulator::MtsEmulator;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Child;
-use tokio::time::Instant;
-
-/// Both emulators, a proxy in front of the registry for OMC, another in front of it for MTS's
-/// callbacks, and a configuration file (with its ledger) in a directory of its own.
-struct Stage {
-    /// The registry's clock: it stamps `write_date`, an hour behind OMC's at first (the
-    /// registrants were written before the first run); tests move it on to write after a run.
-    registry_clock: ManualClock,
-    odoo: RunningOdoo,
-    mts: RunningMts,
-    registry_path: Proxy,
-    callback_path: Proxy,
-    omc: Omc,
-}
-
-impl Stage {
-    async fn new(name: &str, seeds: Vec<RegistrantSeed>, mts: Option<RunningMts>) -> Self {
-        let registry_clock = ManualClock::at(Timestamp::now().minus_seconds(3_600));
-        let odoo = OdooEmulator::builder()
-            .database(DATABASE)
-            .user("admin", "admin")
-            .clock(Arc::new(registry_clock.clone()))
-            .start()
-            .await
-            .expect("the Odoo emulator starts");
-        odoo.seed(seeds);
-        let mts = match mts {
-            Some(mts) => mts,
-            None => MtsEmulator::builder()
-                .partner_id(PARTNER)
-                .start()
-                .await
-                .expect("the MTS emulator starts"),
-        };
-        let registry_path = Proxy::start(odoo.local_addr()).await;
-        let callback_path = Proxy::start(odoo.local_addr()).await;
-        let cb = callback_path.addr();
-        let omc = Omc::new(
-            &format!("runs-{name}"),
-            &format!(
-                r#"name = "runs-test"
-mts_url = "{mts}"
-job_type = "recurring"
-interval_minutes = 1440
-batch_size = 50
-max_in_flight = 2
-ledger = "ledger.sqlite"
-
-[runs]
-delta_overlap_minutes = 0
-
-[callback]
-auth_type = "odoo"
-database = "{DATABASE}"
-username = "admin"
-password_env = "RUNS_TEST_CALLBACK_PASSWORD"
-auth_url = "http://{cb}/web/session/authenticate"
-url = "http://{cb}/web/dataset/call_kw/g2p.reg.id/create"
-
-[odoo]
-base_url = "http://{odoo}/"
-database = "{DATABASE}"
-login = "admin"
-password_env = "RUNS_TEST_ODOO_PASSWORD"
-"#,
-                mts = mts.base_url(),
-                odoo = registry_path.addr(),
-            ),
-            &[
-                ("RUNS_TEST_ODOO_PASSWORD", "admin"),
-                ("RUNS_TEST_CALLBACK_PASSWORD", "admin"),
-            ],
-        );
-        Self {
-            registry_clock,
-            odoo,
-            mts,
-            registry_path,
-            callback_path,
-            omc,
-        }
-    }
-
-    /// The registrant ids MTS received, in all requests from the `from`-th on.
-    fn received_since(&self, from: usize) -> Vec<i64> {
-        let mut ids: Vec<i64> = self.mts.received()[from..]
-            .iter()
-            .flat_map(|r| r.authdata.iter())
-            .filter_map(|record| record.expose().get("id").and_then(Value::as_i64))
-            .collect();
-        ids.sort_unstable();
-        ids
-    }
-
-    /// Every registrant of `ids` holds exactly one token id, the one its VID gives, and no VID.
-    fn assert_tokenised_once(&self, vids: &BTreeMap<i64, Vid>) {
-        for (id, vid) in vids {
-            let rows = self.odoo.reg_ids_of(RegistrantId(*id));
-            let tokens: Vec<_> = rows
-                .iter()
-                .filter(|r| r.id_type == "MOSIP UIN TOKEN")
-                .collect();
-            assert_eq!(
-                tokens.len(),
-                1,
-                "registrant {id}: {} token ids",
-                tokens.len()
-            );
-            assert_eq!(
-                tokens[0].value,
-                mock_token(vid, PARTNER).expose(),
-                "registrant {id}: the wrong token"
-            );
-            assert!(
-                rows.iter().all(|r| r.id_type != "MOSIP VID"),
-                "registrant {id} keeps its VID beside its token"
-            );
-        }
-    }
-}
-
-fn vids_of(seeds: &[RegistrantSeed]) -> BTreeMap<i64, Vid> {
-    seeds
-        .iter()
-        .filter_map(|s| Some((s.id.0, s.vid.clone()?)))
-        .collect()
-}
-
-/// Polls `done` every 10 ms until it holds, failing after 20 s.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 #[tokio::test]
 async fn recurring_runs_send_the_delta_the_pending_and_a_fixed_failure() {

@@ -17,6 +17,7 @@
 //! Personal data never reaches a log, a `Debug` output or an error message: Odoo's own error
 //! messages (which may quote values) are dropped and only the exception name is kept.
 
+mod callback_login;
 mod client;
 mod error;
 mod openg2p;
@@ -26,6 +27,7 @@ mod sink;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
+pub use callback_login::{CHECK_TIMEOUT, CallbackLogin, CallbackLoginError};
 pub use client::{OdooClient, OdooClientBuilder, parse_answer, parse_rows};
 pub use error::{ACCESS_DENIED, ACCESS_ERROR, MISSING_ERROR, OdooError, SESSION_EXPIRED};
 pub use openg2p::{OpenG2pApiSink, openg2p_output_format};

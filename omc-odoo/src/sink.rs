@@ -1,6 +1,7 @@
 //! [`OdooCallbackSink`]: MTS logs in to Odoo (callback auth type `odoo`) and creates each token
 //! id itself through Odoo's web client endpoint; OMC reads the tokens back.
 
+use crate::callback_login::CallbackLogin;
 use crate::client::endpoint;
 use crate::registry::OdooRegistry;
 use async_trait::async_trait;
@@ -102,6 +103,22 @@ impl OdooCallbackSink {
             custom_format: None,
             registry,
         })
+    }
+
+    /// MTS's login as this sink gives it (`None` until the callback user is set), for OMC to
+    /// try from its side ([`CallbackLogin::check`]).
+    pub fn callback_login(&self) -> Option<CallbackLogin> {
+        let (login, password) = self.login.as_ref()?;
+        let database = self
+            .database
+            .clone()
+            .unwrap_or_else(|| self.registry.client().database().to_owned());
+        Some(CallbackLogin::new(
+            self.auth_url.clone(),
+            database,
+            login.clone(),
+            password.clone(),
+        ))
     }
 
     /// The Odoo user MTS logs in as (`callback.username`, `callback.password`; required). It

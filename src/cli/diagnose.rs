@@ -2,9 +2,11 @@
 //! saying what to do (docs/OPERATIONS.md's troubleshooting table lists them).
 
 use crate::connector::PreflightError;
+use omc_core::engine::CALLBACKS_NOT_ARRIVING;
 use omc_core::runs::chain;
 use omc_core::sink::redact_url;
 use omc_core::{ConnectorConfig, RegistryError, SinkError};
+use omc_odoo::{CallbackLogin, CallbackLoginError};
 use std::error::Error;
 
 /// An error's whole cause chain in one line, its first words saying what to do when the
@@ -51,6 +53,10 @@ fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<S
                     "check odoo.base_url and that Odoo is running: logging in to {odoo} \
                      failed: {said}"
                 ),
+                RegistryError::Unavailable { .. } if said.contains("not reached") => format!(
+                    "check odoo.base_url and that Odoo is running: {odoo} stopped answering: \
+                     {said}"
+                ),
                 RegistryError::PermissionDenied { .. } => {
                     format!("grant the rights docs/OPERATIONS.md lists: {odoo}: {said}")
                 }
@@ -72,6 +78,12 @@ fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<S
                 _ => return None,
             });
         }
+        if let Some(PreflightError::CallbackLogin(login)) = e.downcast_ref::<PreflightError>() {
+            return Some(format!(
+                "check callback.username, its password and callback.database: {}",
+                chain(login)
+            ));
+        }
         if let Some(PreflightError::Mts { .. }) = e.downcast_ref::<PreflightError>() {
             return Some(format!(
                 "check mts_url and that MTS is running: {}",
@@ -91,4 +103,30 @@ fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<S
         cause = e.source();
     }
     None
+}
+
+/// Why callbacks did not arrive, told more precisely by trying MTS's login from OMC's side
+/// (`stopped` is the run's reason; another reason is returned as it is).
+pub(super) async fn callbacks(stopped: &str, login: Option<&CallbackLogin>) -> String {
+    let Some(login) = login.filter(|_| stopped == CALLBACKS_NOT_ARRIVING) else {
+        return stopped.to_owned();
+    };
+    match login.check().await {
+        Ok(()) => stopped.to_owned(),
+        Err(e @ CallbackLoginError::NoAnswer { .. }) => format!(
+            "callbacks are not arriving: {}: check callback.url and callback.auth_url, and what \
+             listens there; MTS waits for its login without a time limit, so restart MTS once \
+             it is fixed",
+            chain(&e)
+        ),
+        Err(e @ CallbackLoginError::Refused { .. }) => format!(
+            "callbacks are not arriving: check callback.username, its password and \
+             callback.database: {}",
+            chain(&e)
+        ),
+        Err(e) => format!(
+            "callbacks are not arriving: {}: check callback.url and callback.auth_url",
+            chain(&e)
+        ),
+    }
 }

@@ -158,6 +158,7 @@ async fn one_run(
     if let Some(why) = &end.report.stopped
         && ended != Ended::Interrupted
     {
+        let why = super::diagnose::callbacks(why, service.connector.callback_login.as_ref()).await;
         super::logging::error("omc", &format!("the run stopped early: {why}"));
     }
     let failed = end.error.is_some();

@@ -6,6 +6,7 @@
 pub(crate) mod command;
 pub(crate) mod proxy;
 pub(crate) mod real;
+pub(crate) mod stage;
 
 use omc::core::IdTypes;
 use omc::core::engine::WaitPolicy;

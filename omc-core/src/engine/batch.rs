@@ -1,6 +1,6 @@
 //! One batch: submit, wait for MTS, read tokens back, remove VIDs.
 
-use super::hooks::{CALLBACKS_NOT_ARRIVING, CANCELLED, Halt};
+use super::hooks::{CALLBACKS_FAILED, CALLBACKS_NOT_ARRIVING, CANCELLED, Halt};
 use super::observer::{NO_RESULT, RunObserver, Settled};
 use super::readback::{ReadBack, read_back};
 use super::report::BatchOutcome;
@@ -248,7 +248,9 @@ impl Batch {
 /// (`silent_means_lost`: with `processed_with_errors` every record may have failed, which only
 /// a receiving sink hears).
 fn check_callbacks(ctx: &BatchContext, found: &ReadBack, silent_means_lost: bool) {
-    if found.callbacks_failed || silent_means_lost && !found.heard() {
+    if found.callbacks_failed {
+        ctx.halt.stop(CALLBACKS_FAILED);
+    } else if silent_means_lost && !found.heard() {
         ctx.halt.stop(CALLBACKS_NOT_ARRIVING);
     }
 }

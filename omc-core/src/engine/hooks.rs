@@ -12,6 +12,12 @@ use tokio_util::sync::CancellationToken;
 /// [`RunReport::stopped`].
 pub const CANCELLED: &str = "cancelled: stopped selecting, finished what was sent";
 
+/// The reason a run reports when MTS says it could not make a batch's callbacks
+/// (`error_making_callback_request`: the HTTP call itself failed, e.g. connection refused).
+pub const CALLBACKS_FAILED: &str = "callbacks are not arriving: MTS could not connect to the \
+     callback URL (it reports error_making_callback_request): check callback.url and \
+     callback.auth_url, and that MTS can reach them";
+
 /// The reason a run reports when MTS processed a batch and none of its results arrived.
 pub const CALLBACKS_NOT_ARRIVING: &str = "callbacks are not arriving: check callback.url, that \
      MTS can reach it, and the callback login";

@@ -26,7 +26,7 @@ mod settings;
 mod size;
 
 pub use error::{EngineError, RunEnd, RunFailed};
-pub use hooks::{CALLBACKS_NOT_ARRIVING, CANCELLED, Progress, RunHooks};
+pub use hooks::{CALLBACKS_FAILED, CALLBACKS_NOT_ARRIVING, CANCELLED, Progress, RunHooks};
 pub use observer::{EMPTY_TOKEN_ID, NO_RESULT, RunObserver, Settled};
 pub use report::{CleanupReport, RunReport};
 pub use settings::{EngineSettings, WaitPolicy, default_cleanup_filter};
