@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::OnceCell;
 
@@ -73,6 +74,7 @@ pub async fn run(harness: impl RegistryHarness) -> SuiteReport {
     let run = Run {
         harness: Box::new(harness),
         series: series(),
+        seedings: AtomicU64::new(0),
         shared: OnceCell::new(),
     };
     suite().run(Arc::new(run)).await
@@ -152,15 +154,19 @@ fn series() -> u64 {
 struct Run {
     harness: Box<dyn RegistryHarness>,
     series: u64,
+    /// How many registries it has seeded: each gets VIDs and tokens of its own, so that
+    /// registries sharing one database (a real Odoo) never share a value.
+    seedings: AtomicU64,
     shared: OnceCell<Result<Arc<Fixture>, CaseError>>,
 }
 
 impl Run {
     /// A registry of its own holding the fixture, its id types named `id_types`.
     async fn fresh(&self, id_types: IdTypes) -> Result<Fixture, CaseError> {
+        let series = self.series * 100 + self.seedings.fetch_add(1, Ordering::Relaxed);
         let seeded = self
             .harness
-            .seed(fixture(self.series), id_types)
+            .seed(fixture(series), id_types)
             .await
             .map_err(|e| {
                 CaseError::failed(format!("the harness could not seed a registry: {e}"))
@@ -176,7 +182,7 @@ impl Run {
         Ok(Fixture {
             registry: seeded.registry,
             ids,
-            series: self.series,
+            series,
         })
     }
 
