@@ -185,7 +185,11 @@ impl<H: ?Sized + Send + Sync + 'static> Suite<H> {
     }
 }
 
-async fn run_one<H: ?Sized + Send + Sync + 'static>(case: &Case<H>, harness: Arc<H>, limit: Duration) -> Verdict {
+async fn run_one<H: ?Sized + Send + Sync + 'static>(
+    case: &Case<H>,
+    harness: Arc<H>,
+    limit: Duration,
+) -> Verdict {
     let task = tokio::spawn((case.run)(harness));
     let abort = task.abort_handle();
     match tokio::time::timeout(limit, task).await {
