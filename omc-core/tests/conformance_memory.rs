@@ -9,7 +9,8 @@ use omc_core::conformance::{registry, seeder, sink};
 use omc_core::fixture::RegistrantSeed;
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::sink::SeedResult;
-use omc_core::{CallbackSink, Delivery, IdTypes, Registry, TokenSeeder};
+use omc_core::token::mock_token;
+use omc_core::{CallbackSink, Delivery, IdTypes, Registry, TokenSeeder, Vid};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ async fn memory_registry_conforms() {
 struct Seeding {
     seeder: Arc<MemorySeeder>,
     sink: Arc<MemorySink>,
+    rule: TokenRule,
 }
 
 #[async_trait]
@@ -41,17 +43,34 @@ impl SeederHarness for Seeding {
         self.sink.recorded()
     }
     fn tokens(&self) -> TokenRule {
-        TokenRule::mts_mock(PARTNER)
+        self.rule.clone()
     }
+}
+
+fn seeding(rule: TokenRule) -> Seeding {
+    let registry = Arc::new(MemoryRegistry::default());
+    let sink = Arc::new(MemorySink::new(registry).recording());
+    let seeder = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
+    Seeding { seeder, sink, rule }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_seeder_conforms() {
-    let registry = Arc::new(MemoryRegistry::default());
-    let sink = Arc::new(MemorySink::new(registry).recording());
-    let seeder = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
-    let report = seeder::run_seeder_suite(Seeding { seeder, sink }).await;
+    let report = seeder::run_seeder_suite(seeding(TokenRule::mts_mock(PARTNER))).await;
     eprintln!("{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seeder_suite_takes_an_oracle_or_no_token_rule_and_names_a_wrong_token() {
+    let oracle = TokenRule::Oracle(Arc::new(|vid: &Vid| mock_token(vid, PARTNER)));
+    seeder::run_seeder_suite(seeding(oracle)).await;
+    seeder::run_seeder_suite(seeding(TokenRule::Opaque)).await;
+    let report = seeder::run(seeding(TokenRule::mts_mock("another-partner"))).await;
+    assert_eq!(
+        report.failed(),
+        ["every_record_gets_one_result_with_the_expected_token"],
+        "{report}"
+    );
 }
 
 /// The memory sink, storing into a registry holding registrants 1 to 4 with a VID each.
