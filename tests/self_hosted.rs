@@ -5,16 +5,19 @@
 #[path = "../examples/callback_server/router.rs"]
 mod router;
 
+use omc::core::conformance::sink::{SinkHarness, callback_bodies, run_sink_suite};
 use omc::core::engine::EngineSettings;
 use omc::core::fixture::{RegistrantSeed, synthetic};
 use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
+use omc::core::sink::{CallbackAuth, SeedResult};
 use omc::core::token::mock_token;
+use omc::core::{CallbackSink, Delivery};
 use omc::core::{Engine, HttpMethod, RegistrantId, RunReport, SelfHostedSink, Token};
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::OdooRegistry;
 use omc::odoo::emulator::RunningOdoo;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -282,4 +285,72 @@ async fn two_connectors_at_once_each_count_only_the_tokens_they_stored() {
         assert_eq!(w.odoo.token_of(seed.id), Some(expected));
         assert!(w.odoo.vid_of(seed.id).is_none());
     }
+}
+
+/// The self-hosted sink as MTS reaches it: callbacks over HTTP to the receiver mounted on axum,
+/// storing into the Odoo emulator.
+struct SelfHostedHarness {
+    sink: Arc<SelfHostedSink>,
+    http: reqwest::Client,
+}
+
+#[async_trait::async_trait]
+impl SinkHarness for SelfHostedHarness {
+    fn sink(&self) -> Arc<dyn CallbackSink> {
+        self.sink.clone()
+    }
+
+    async fn deliver(
+        &self,
+        delivery: &Delivery,
+        results: &[SeedResult],
+    ) -> Option<Result<(), String>> {
+        let CallbackAuth::StaticBearer { token } = &delivery.auth else {
+            return Some(Err("the harness sends bearer callbacks only".into()));
+        };
+        let bodies = match callback_bodies(delivery, results) {
+            Ok(bodies) => bodies,
+            Err(e) => return Some(Err(e)),
+        };
+        let method = reqwest::Method::from_bytes(delivery.http_method.as_str().as_bytes())
+            .expect("an HTTP method");
+        for body in bodies {
+            let sent = self
+                .http
+                .request(method.clone(), delivery.url.clone())
+                .bearer_auth(token.expose_secret())
+                .json(&body)
+                .send()
+                .await;
+            if let Err(e) = sent {
+                return Some(Err(format!("the callback was not answered: {e}")));
+            }
+        }
+        Some(Ok(()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::print_stderr)] // the suite's summary line, for `--nocapture`
+async fn the_self_hosted_sink_passes_the_sink_suite() {
+    let seeds: Vec<_> = (1..=4)
+        .map(|id| {
+            RegistrantSeed::individual(
+                id,
+                json!({"given_name": "Given", "family_name": "Family"}),
+                Some(&format!("49183500000{id:05}")),
+            )
+        })
+        .collect();
+    let w = world(seeds).await;
+    let sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone());
+    let report = run_sink_suite(SelfHostedHarness {
+        sink: Arc::new(sink),
+        http: reqwest::Client::new(),
+    })
+    .await;
+    eprintln!("{report}");
+    assert!(report.skipped().is_empty(), "{report}");
+    w.odoo.shutdown().await;
+    w.mts.shutdown().await;
 }

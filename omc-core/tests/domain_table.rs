@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 #[test]
 fn the_table_is_large_enough() {
-    assert!(cases().len() >= 60, "{} cases", cases().len());
+    assert!(cases().len() >= 120, "{} cases", cases().len());
     assert!(malformed().iter().filter(|c| c.odoo.is_some()).count() >= 20);
 }
 
@@ -19,7 +19,7 @@ fn every_case_through_the_evaluator() {
     let ids =
         |d: &Domain| -> Vec<i64> { registry.selected(d).into_iter().map(|id| id.0).collect() };
     let mut failures = Vec::new();
-    for case in cases() {
+    for case in cases().into_iter().filter(|c| !c.odoo_only) {
         let domain = Domain::parse(case.text).unwrap();
         let got = ids(&domain);
         if got != case.expected {
@@ -32,11 +32,12 @@ fn every_case_through_the_evaluator() {
         let normal = domain.normalize();
         let again = ids(&normal);
         assert_eq!(again, got, "normal form of {}", case.text);
-        assert!(
+        assert_eq!(
             domain
                 .validate(&FieldModel::openg2p(), "res.partner")
                 .is_ok(),
-            "{} should validate",
+            case.checked,
+            "whether OMC's check accepts {}",
             case.text
         );
     }
@@ -47,7 +48,7 @@ fn every_case_through_the_evaluator() {
 async fn every_case_through_the_memory_registry() {
     let registry = MemoryRegistry::with_seeds(IdTypes::default(), registrants());
     let mut failures = Vec::new();
-    for case in cases() {
+    for case in cases().into_iter().filter(|c| !c.odoo_only) {
         // Pages of 4, to exercise keyset paging.
         let mut got = Vec::new();
         let mut after = None;

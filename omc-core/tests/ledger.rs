@@ -138,18 +138,19 @@ fn tell_parent(line: &str) {
     out.flush().expect("flush to the parent");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn memory_ledger_conforms() {
     run_ledger_suite(|| async { Arc::new(MemoryLedger::new()) as Arc<dyn RunLedger> }).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn sqlite_ledger_conforms() {
     let files = Arc::new(Mutex::new(Vec::new()));
-    run_ledger_suite(|| {
+    let kept = Arc::clone(&files);
+    run_ledger_suite(move || {
         let file = TempLedger::new("suite");
         let ledger = file.open();
-        files.lock().expect("files").push(file);
+        kept.lock().expect("files").push(file);
         async move { Arc::new(ledger) as Arc<dyn RunLedger> }
     })
     .await;

@@ -142,19 +142,29 @@ impl MtsClient {
         }
     }
 
-    /// Asks MTS whether it is alive (`GET ping`): `Ok` on any successful answer (the real MTS
-    /// answers a bare JSON string). A connection error is [`SeederError::NotDelivered`].
+    /// Asks MTS whether it is alive (`GET ping`). MTS answers a bare JSON string, not an
+    /// envelope: `"[<pod> - <worker>] pong"`; anything else (another status, another body:
+    /// the URL reaches some other server) is [`SeederError::Protocol`]. A connection error is
+    /// [`SeederError::NotDelivered`].
     pub async fn ping(&self) -> Result<(), SeederError> {
         let url = self.endpoint(&["ping"]);
         let sent = self.http.get(url).timeout(self.timeouts.base).send().await;
         let response = sent.map_err(|e| error_map::transport("ping", e))?;
         let status = response.status();
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(SeederError::Protocol {
+        if !status.is_success() {
+            return Err(SeederError::Protocol {
                 message: format!("ping: MTS answered HTTP {}", status.as_u16()),
-            })
+            });
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| error_map::transport("ping", e))?;
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::String(pong)) if pong.ends_with("pong") => Ok(()),
+            _ => Err(SeederError::Protocol {
+                message: "ping: the answer is not MTS's (a JSON string ending in pong)".into(),
+            }),
         }
     }
 

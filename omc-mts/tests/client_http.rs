@@ -323,6 +323,31 @@ async fn a_refused_submission_is_never_retried() {
 }
 
 #[tokio::test]
+async fn ping_takes_mts_bare_string_and_nothing_else() {
+    let answers = [
+        (200, json!("[0 - 0] pong"), true),
+        (200, json!("[mts-1 - 3] pong"), true),
+        (200, json!({"response": "pong"}), false),
+        (200, json!("welcome"), false),
+        (404, json!("[0 - 0] pong"), false),
+    ];
+    for (status, body, ok) in answers {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/mts/ping"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body.clone()))
+            .mount(&server)
+            .await;
+        let got = client(&format!("{}/v1/mts/", server.uri())).ping().await;
+        match got {
+            Ok(()) => assert!(ok, "{status} {body}"),
+            Err(SeederError::Protocol { .. }) => assert!(!ok, "{status} {body}"),
+            Err(other) => panic!("{status} {body}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn connection_refused_is_not_delivered() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

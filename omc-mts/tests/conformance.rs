@@ -2,20 +2,21 @@
 //! a loopback callback receiver turning callbacks into results with omc-core's own callback
 //! parser (the one the self-hosted sink uses).
 
+#![allow(clippy::print_stderr)] // the suite's summary line, for `--nocapture`
+
 mod common;
 
 use async_trait::async_trait;
 use common::{Receiver, delivery};
-use omc_core::conformance::seeder::{SeederHarness, run_seeder_suite};
+use omc_core::conformance::seeder::{SeederHarness, TokenRule, run_seeder_suite};
 use omc_core::receiver::{PayloadLimits, parse_results};
 use omc_core::sink::{CallbackAuth, SeedResult};
 use omc_core::{Delivery, TokenSeeder};
-use omc_mts::emulator::{MtsEmulator, RunningMts};
+use omc_mts::emulator::MtsEmulator;
 use omc_mts::{MtsClient, RetryPolicy};
 use std::sync::Arc;
 
 struct Harness {
-    mts: RunningMts,
     receiver: Receiver,
     client: Arc<MtsClient>,
 }
@@ -39,12 +40,12 @@ impl SeederHarness for Harness {
             .collect()
     }
 
-    fn partner_id(&self) -> String {
-        "mpartner-default-omc".into()
+    fn tokens(&self) -> TokenRule {
+        TokenRule::mts_mock("mpartner-default-omc")
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn mts_client_against_the_emulator_passes_the_seeder_suite() {
     let mts = MtsEmulator::builder().start().await.unwrap();
     let client = MtsClient::builder(mts.base_url())
@@ -54,8 +55,8 @@ async fn mts_client_against_the_emulator_passes_the_seeder_suite() {
     let harness = Harness {
         receiver: Receiver::ok().await,
         client: Arc::new(client),
-        mts,
     };
-    run_seeder_suite(&harness).await;
-    harness.mts.shutdown().await;
+    let report = run_seeder_suite(harness).await;
+    eprintln!("{report}");
+    mts.shutdown().await;
 }

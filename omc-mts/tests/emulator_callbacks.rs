@@ -62,7 +62,11 @@ async fn one_callback_per_record_in_order_each_on_a_new_connection() {
         .unwrap();
     let calls = receiver.wait_calls(3).await;
     assert!(mts.wait_idle(Duration::from_secs(20)).await);
-    assert_eq!(final_status(&client, &id).await, RequestStatus::Processed);
+    assert_eq!(
+        final_status(&client, &id).await,
+        RequestStatus::ProcessedWithErrors,
+        "one record was invalid: MTS counts it among the errors"
+    );
     let bodies: Vec<Value> = calls.iter().map(|c| c.json()).collect();
     assert_eq!(
         bodies.iter().map(|b| b["id"].clone()).collect::<Vec<_>>(),
@@ -257,7 +261,28 @@ async fn error_answers_from_the_callback_endpoint_are_ignored() {
         .unwrap();
     receiver.wait_calls(3).await;
     assert!(mts.wait_idle(Duration::from_secs(20)).await);
-    assert_eq!(client.status(&id).await.unwrap(), RequestStatus::Processed);
+    assert_eq!(
+        client.status(&id).await.unwrap(),
+        RequestStatus::ProcessedWithErrors,
+        "the batch's invalid record, not the callbacks' 500s"
+    );
+}
+
+#[tokio::test]
+async fn a_request_is_processed_when_every_record_is() {
+    let mts = MtsEmulator::builder().start().await.unwrap();
+    let receiver = Receiver::ok().await;
+    let client = client(&mts);
+    let good = seed(vec![record(1, KNOWN_VID), record(2, "4918350000000002")]);
+    let id = client
+        .submit(
+            &good,
+            &delivery(receiver.url("/cb"), false, CallbackAuth::None),
+        )
+        .await
+        .unwrap();
+    receiver.wait_calls(2).await;
+    assert_eq!(final_status(&client, &id).await, RequestStatus::Processed);
 }
 
 #[tokio::test]

@@ -13,14 +13,15 @@ use url::Url;
 /// The output format for OpenG2P's `update_individual`, adding a token of the type named
 /// `token_type`.
 ///
-/// A processed result with a non-empty string token becomes a one-element list: `updateId` is
-/// the VID as MTS saw it (`.output.vid`); `ids` holds the token; the personal fields OpenG2P
-/// requires or writes (`name`, `given_name`, `family_name`, `addl_name`, `gender`,
-/// `birthdate`, `birth_place`, `email`, `address`, `registration_date`) are sent back as the
-/// record carried them, because OpenG2P writes every one of them, a missing one as empty.
-/// `name`, when the record has none, is OpenG2P's `FAMILY, GIVEN`. Anything else becomes an
-/// empty list, which OpenG2P accepts and does nothing with: a failure never becomes an empty
-/// token. Written for jq 1.6.
+/// A processed result with a non-empty string token becomes a one-element list:
+/// `{"updateId": <VID>, "name": null, "given_name": null, "gender": null,
+/// "birth_place": null, "ids": [{"id_type": <token_type>, "value": <token>}]}`. `updateId` is
+/// the VID as MTS saw it (`.output.vid`). OpenG2P's request model requires the four personal
+/// keys present (null allowed) and writes only the fields that are not null, so no personal
+/// field of the registrant is rewritten; every other key is left out (`registration_date` and
+/// `birthdate`, if present, must be strings). Anything else becomes an empty list, which
+/// OpenG2P accepts and does nothing with: a failure never becomes an empty token. Written for
+/// jq 1.6.
 pub fn openg2p_output_format(token_type: &str) -> String {
     let token_type = serde_json::Value::from(token_type).to_string();
     format!(
@@ -28,14 +29,7 @@ pub fn openg2p_output_format(token_type: &str) -> String {
             r#"if .output.status == "processed" and (.output.token | type) == "string""#,
             r#" and .output.token != "" and (.output.vid | type) == "string""#,
             r#" then [{{"updateId": .output.vid,"#,
-            r#" "name": (if (.input.name | type) == "string" then .input.name"#,
-            r#" else ([.input.family_name, .input.given_name] | map(select(type == "string"))"#,
-            r#" | join(", ")) end),"#,
-            r#" "given_name": .input.given_name, "family_name": .input.family_name,"#,
-            r#" "addl_name": .input.addl_name, "gender": .input.gender,"#,
-            r#" "birthdate": .input.birthdate, "birth_place": .input.birth_place,"#,
-            r#" "email": .input.email, "address": .input.address,"#,
-            r#" "registration_date": .input.registration_date,"#,
+            r#" "name": null, "given_name": null, "gender": null, "birth_place": null,"#,
             r#" "ids": [{{"id_type": {token_type}, "value": .output.token}}]}}]"#,
             r#" else [] end"#
         ),
@@ -50,9 +44,12 @@ pub fn openg2p_output_format(token_type: &str) -> String {
 /// never a session), one callback per record: OpenG2P stops at the first failing element of a
 /// list and fails the whole list. MTS ignores the answers; OMC reads the tokens back.
 ///
-/// OpenG2P writes every personal field of the body onto the registrant (a missing one as
-/// empty), so the connector's field list should hold every field the output format sends back
-/// (see [`openg2p_output_format`]); fields it does not send are erased by OpenG2P.
+/// The body carries only the VID, the token and the keys OpenG2P requires, as null (see
+/// [`openg2p_output_format`]): OpenG2P writes no personal field. It finds the token id by its
+/// type on the registrant holding the VID and rewrites its value in place, or adds one. It
+/// detects no conflict: a token another registrant already holds is added all the same (a
+/// duplicate OpenG2P does not report), and a different token the registrant held is
+/// overwritten; the run report's `conflicts` and `duplicate_groups` stay empty with this sink.
 pub struct OpenG2pApiSink {
     url: Url,
     login: String,
@@ -158,12 +155,12 @@ mod tests {
         let Output::Value(body) = program.first(&processed) else {
             panic!("a value")
         };
-        assert_eq!(body[0]["updateId"], "4918350000000001");
-        assert_eq!(body[0]["name"], "Abebe, Amina");
-        assert_eq!(body[0]["birth_place"], json!(null));
         assert_eq!(
-            body[0]["ids"],
-            json!([{"id_type": "MOSIP UIN TOKEN", "value": "tok"}])
+            body,
+            json!([{"updateId": "4918350000000001", "name": null, "given_name": null,
+                    "gender": null, "birth_place": null,
+                    "ids": [{"id_type": "MOSIP UIN TOKEN", "value": "tok"}]}]),
+            "no personal field of the record is sent back"
         );
         for output in [
             json!({"vid": null, "status": "invalid", "token": null}),

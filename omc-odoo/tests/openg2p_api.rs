@@ -118,12 +118,14 @@ async fn openg2p_rules_and_the_first_failure_fail_the_whole_list() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    // A second token of the type for one registrant: OpenG2P's one-id-per-type rule.
+    // Another token for the same registrant: OpenG2P rewrites its token id in place.
     let twin = json!([element(&odoo, 1, "token-other")]);
+    assert_eq!(put(&odoo, OK, "MOSIP VID", &twin).await.0, StatusCode::OK);
     assert_eq!(
-        put(&odoo, OK, "MOSIP VID", &twin).await.0,
-        StatusCode::BAD_REQUEST
+        odoo.token_of(RegistrantId(1)),
+        Some(Token::new("token-other"))
     );
+    assert_eq!(odoo.count_ids("MOSIP UIN TOKEN"), 1);
     // id_validation.
     let short = json!([element(&odoo, 2, "short")]);
     assert_eq!(
@@ -156,4 +158,179 @@ async fn openg2p_rules_and_the_first_failure_fail_the_whole_list() {
     );
     assert!(odoo.token_of(RegistrantId(2)).is_none(), "rolled back");
     assert_eq!(odoo.count_ids("MOSIP UIN TOKEN"), 1);
+}
+
+/// The body OMC's OpenG2P API sink sends: the VID, the token, the required keys as null.
+fn bare(odoo: &RunningOdoo, id: i64, token: &str) -> Value {
+    let vid = odoo.vid_of(RegistrantId(id)).unwrap();
+    json!({"updateId": vid.expose(), "name": null, "given_name": null, "gender": null,
+           "birth_place": null, "ids": [{"id_type": "MOSIP UIN TOKEN", "value": token}]})
+}
+
+const PERSONAL: [&str; 9] = [
+    "name",
+    "given_name",
+    "family_name",
+    "addl_name",
+    "gender",
+    "birthdate",
+    "email",
+    "address",
+    "registration_date",
+];
+
+async fn personal(odoo: &RunningOdoo, id: i64) -> Value {
+    let rows = odoo
+        .client("api", "api-pw")
+        .search_read(
+            "res.partner",
+            json!([["id", "=", id]]),
+            json!({"fields": PERSONAL}),
+        )
+        .await
+        .unwrap();
+    rows[0].clone()
+}
+
+#[tokio::test]
+async fn null_fields_are_not_written_and_a_shared_token_is_no_conflict() {
+    let odoo = odoo().await;
+    let before = personal(&odoo, 1).await;
+    assert!(before["given_name"].is_string(), "{before}");
+    let (status, _) = put(
+        &odoo,
+        OK,
+        "MOSIP VID",
+        &json!([bare(&odoo, 1, "token-0001")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        personal(&odoo, 1).await,
+        before,
+        "no personal field changed"
+    );
+    assert_eq!(
+        odoo.token_of(RegistrantId(1)),
+        Some(Token::new("token-0001"))
+    );
+    // The same token for another registrant: added all the same, as OpenG2P does.
+    let (status, _) = put(
+        &odoo,
+        OK,
+        "MOSIP VID",
+        &json!([bare(&odoo, 2, "token-0001")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        odoo.token_of(RegistrantId(2)),
+        Some(Token::new("token-0001"))
+    );
+    assert_eq!(
+        odoo.token_of(RegistrantId(1)),
+        Some(Token::new("token-0001"))
+    );
+    // Given values are written; an empty one is not.
+    let mut given = bare(&odoo, 3, "token-0003");
+    given["given_name"] = json!("Renamed");
+    given["family_name"] = json!("");
+    given["registration_date"] = json!("2024-05-06");
+    let before = personal(&odoo, 3).await;
+    assert_eq!(
+        put(&odoo, OK, "MOSIP VID", &json!([given])).await.0,
+        StatusCode::OK
+    );
+    let after = personal(&odoo, 3).await;
+    assert_eq!(after["given_name"], "Renamed");
+    assert_eq!(after["family_name"], before["family_name"]);
+    assert_eq!(after["registration_date"], "2024-05-06");
+}
+
+#[tokio::test]
+async fn refusals_have_the_shapes_of_openg2p() {
+    let odoo = odoo().await;
+    let edit = |key: &str, value: Option<Value>| {
+        let mut body = bare(&odoo, 1, "token-0001");
+        match value {
+            Some(v) => body[key] = v,
+            None => {
+                body.as_object_mut().unwrap().remove(key);
+            }
+        }
+        json!([body])
+    };
+    let cases = [
+        (
+            edit("name", None),
+            "missing",
+            "Field required",
+            json!(["body", 0, "name"]),
+        ),
+        (
+            edit("registration_date", Some(Value::Null)),
+            "string_type",
+            "Input should be a valid string",
+            json!(["body", 0, "registration_date"]),
+        ),
+        (
+            edit("updateId", Some(json!(5))),
+            "string_type",
+            "Input should be a valid string",
+            json!(["body", 0, "updateId"]),
+        ),
+        (
+            edit("ids", Some(Value::Null)),
+            "list_type",
+            "Input should be a valid list",
+            json!(["body", 0, "ids"]),
+        ),
+        (
+            edit("ids", Some(json!([{"value": "x"}]))),
+            "missing",
+            "Field required",
+            json!(["body", 0, "ids", 0, "id_type"]),
+        ),
+        (
+            json!({"not": "a list"}),
+            "list_type",
+            "Input should be a valid list",
+            json!(["body"]),
+        ),
+    ];
+    for (body, kind, msg, loc) in cases {
+        let (status, answer) = put(&odoo, OK, "MOSIP VID", &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(
+            answer,
+            json!({"detail": [{"type": kind, "loc": loc, "msg": msg}]}),
+            "{body}"
+        );
+    }
+    let (status, answer) = put(
+        &odoo,
+        OK,
+        "MOSIP VID",
+        &edit(
+            "ids",
+            Some(json!([{"id_type": "NO SUCH TYPE", "value": "x"}])),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"detail": "Invalid ID field."})
+        )
+    );
+    let (status, answer) = put(&odoo, None, "MOSIP VID", &json!([])).await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"detail": "Not authenticated"})
+        )
+    );
+    assert_eq!(odoo.count_ids("MOSIP UIN TOKEN"), 0, "nothing happened");
 }

@@ -24,6 +24,10 @@
 //! | 13 | Lina Gueye, Female, 1995-06-15, `is_registrant` false | VID |
 //! | 14 | Grace O'Neil, Female, 2010-10-10, income -5, teacher | token, national id |
 //! | 15 | "Kamau Household", a group — **archived** | token |
+//! | 16 | "Odoo Contact": a name only, `is_registrant` and `is_group` unset (NULL in Odoo) | none |
+//!
+//! Every expected answer was read from a real Odoo 17 + OpenG2P holding these records (the
+//! opt-in test in `omc-odoo/tests/domain_table.rs` creates them there and compares live).
 
 use crate::fixture::RegistrantSeed;
 use crate::memory::MemoryRegistry;
@@ -145,6 +149,7 @@ pub fn registrants() -> Vec<RegistrantSeed> {
             15,
             json!({"name": "Kamau Household", "is_group": true, "active": false}),
         ),
+        (16, json!({"name": "Odoo Contact"})),
     ];
     let vids = [1, 2, 5, 6, 7, 10, 11, 12, 13];
     let tokens = [2, 3, 11, 14, 15];
@@ -152,6 +157,11 @@ pub fn registrants() -> Vec<RegistrantSeed> {
         .map(|(id, fields)| {
             let vid = vids.contains(&id).then(|| format!("49183500000{id:05}"));
             let mut seed = RegistrantSeed::individual(id, fields, vid.as_deref());
+            if id == UNSET_BOOLEANS {
+                let fields = seed.fields.expose_mut();
+                fields.remove("is_registrant");
+                fields.remove("is_group");
+            }
             if tokens.contains(&id) {
                 seed.token = Some(Token::new(format!("token-of-{id}")));
             }
@@ -168,6 +178,9 @@ pub fn registrants() -> Vec<RegistrantSeed> {
         .collect()
 }
 
+/// The fixture registrant created with only a name: its booleans are unset (NULL in Odoo).
+pub const UNSET_BOOLEANS: i64 = 16;
+
 /// One domain and the registrants a search with it returns, in id order.
 #[derive(Debug, Clone)]
 pub struct DomainCase {
@@ -175,6 +188,60 @@ pub struct DomainCase {
     pub text: &'static str,
     /// The ids Odoo 17 returns for it on the fixture.
     pub expected: Vec<i64>,
+    /// The search's `active_test` context flag (`false`: archived records too).
+    pub active_test: bool,
+    /// Whether the answer depends on what Odoo stores on create beyond the domain language
+    /// (its defaults, `registration_date` and `company_id`) or on the search's context: such
+    /// rows hold for the Odoo emulator and the real Odoo, not for a registry that stores only
+    /// what it is given (the in-memory one).
+    pub odoo_only: bool,
+    /// Whether OMC's own check of a filter ([`crate::domain::Domain::validate`]) accepts it;
+    /// `false` for what Odoo answers but OMC refuses before sending (a boolean compared with
+    /// text, where Odoo reads `"false"` as true).
+    pub checked: bool,
+}
+
+fn case(text: &'static str, expected: Vec<i64>) -> DomainCase {
+    DomainCase {
+        text,
+        expected,
+        active_test: true,
+        odoo_only: false,
+        checked: true,
+    }
+}
+
+/// A case OMC's check refuses (see [`DomainCase::checked`]).
+fn unchecked(text: &'static str, expected: Vec<i64>) -> DomainCase {
+    DomainCase {
+        checked: false,
+        ..case(text, expected)
+    }
+}
+
+/// A case on Odoo's stored defaults (see [`DomainCase::odoo_only`]).
+fn stored_defaults(text: &'static str, expected: Vec<i64>) -> DomainCase {
+    DomainCase {
+        odoo_only: true,
+        ..case(text, expected)
+    }
+}
+
+/// A case searched with `active_test` false in the context.
+fn archived_too(text: &'static str, expected: Vec<i64>) -> DomainCase {
+    DomainCase {
+        active_test: false,
+        odoo_only: true,
+        ..case(text, expected)
+    }
+}
+
+/// The active fixture registrants in `res.partner`'s default order (`complete_name ASC, id
+/// DESC`, text compared bytewise as in a database with the C collation, which OpenG2P's
+/// installs use): what `search` and `search_read` give without an `order`. OMC itself always
+/// names its order; this is for emulators.
+pub fn default_order() -> Vec<i64> {
+    vec![1, 7, 2, 3, 4, 8, 5, 13, 9, 10, 14, 16, 12]
 }
 
 impl DomainCase {
@@ -186,23 +253,25 @@ impl DomainCase {
     }
 }
 
-/// Every active registrant of the fixture.
-const ACTIVE: [i64; 12] = [1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14];
-
 /// The domain cases, each with its expected registrant ids.
 pub fn cases() -> Vec<DomainCase> {
-    let all: Vec<i64> = (1..=15).collect();
     let raw: Vec<(&'static str, Vec<i64>)> = vec![
         // The empty domain, TRUE_LEAF and FALSE_LEAF; the archived rule.
-        ("[]", ACTIVE.to_vec()),
-        (r#"[[1, "=", 1]]"#, ACTIVE.to_vec()),
+        ("[]", vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 16]),
+        (
+            r#"[[1, "=", 1]]"#,
+            vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 16],
+        ),
         (r#"[[0, "=", 1]]"#, vec![]),
         (r#"["|", [0, "=", 1], ["id", "=", 4]]"#, vec![4]),
         (r#"[["active", "=", false]]"#, vec![6, 11, 15]),
-        (r#"[["active", "in", [true, false]]]"#, all.clone()),
+        (
+            r#"[["active", "in", [true, false]]]"#,
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
+        ),
         (
             r#"["|", ["active", "=", false], ["active", "=", true]]"#,
-            all.clone(),
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
         ),
         (
             r#"[["is_group", "=", true], ["active", "in", [true, false]]]"#,
@@ -226,22 +295,25 @@ pub fn cases() -> Vec<DomainCase> {
             r#"[["is_registrant", "=", true]]"#,
             vec![1, 2, 3, 4, 5, 7, 9, 10, 12, 14],
         ),
-        (r#"[["is_registrant", "=", false]]"#, vec![8, 13]),
+        (r#"[["is_registrant", "=", false]]"#, vec![8, 13, 16]),
         (
             r#"[["is_group", "!=", true]]"#,
-            vec![1, 2, 3, 4, 5, 8, 9, 10, 12, 13, 14],
+            vec![1, 2, 3, 4, 5, 8, 9, 10, 12, 13, 14, 16],
         ),
         // Selections and text: equality, emptiness, lists with false.
         (r#"[["gender", "=", "Female"]]"#, vec![1, 3, 5, 12, 13, 14]),
-        (r#"[["gender", "=", false]]"#, vec![7, 8, 9]),
+        (r#"[["gender", "=", false]]"#, vec![7, 8, 9, 16]),
         (
             r#"[["gender", "!=", false]]"#,
             vec![1, 2, 3, 4, 5, 10, 12, 13, 14],
         ),
-        (r#"[["gender", "!=", "Female"]]"#, vec![2, 4, 7, 8, 9, 10]),
+        (
+            r#"[["gender", "!=", "Female"]]"#,
+            vec![2, 4, 7, 8, 9, 10, 16],
+        ),
         (
             r#"[["gender", "in", ["Male", false]]]"#,
-            vec![2, 4, 7, 8, 9, 10],
+            vec![2, 4, 7, 8, 9, 10, 16],
         ),
         (
             r#"[["gender", "not in", ["Male", false]]]"#,
@@ -249,18 +321,21 @@ pub fn cases() -> Vec<DomainCase> {
         ),
         (
             r#"[["gender", "not in", ["Male"]]]"#,
-            vec![1, 3, 5, 7, 8, 9, 12, 13, 14],
+            vec![1, 3, 5, 7, 8, 9, 12, 13, 14, 16],
         ),
         (r#"[["gender", "in", []]]"#, vec![]),
-        (r#"[["gender", "not in", []]]"#, ACTIVE.to_vec()),
+        (
+            r#"[["gender", "not in", []]]"#,
+            vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 16],
+        ),
         (
             r#"[["gender", "=", ["Male", "Female"]]]"#,
             vec![1, 2, 3, 4, 5, 10, 12, 13, 14],
         ),
-        (r#"[["gender", "in", false]]"#, vec![7, 8, 9]),
+        (r#"[["gender", "in", false]]"#, vec![]),
         (
             r#"["!", ["gender", "in", ["Male", "Female"]]]"#,
-            vec![7, 8, 9],
+            vec![7, 8, 9, 16],
         ),
         (
             r#"[["family_name", "in", ["O'Neil", "Juma"]]]"#,
@@ -275,7 +350,7 @@ pub fn cases() -> Vec<DomainCase> {
             r#"["!", ["birthdate", "<", "1980-05-01"]]"#,
             vec![1, 2, 3, 9, 10, 13, 14],
         ),
-        (r#"[["birthdate", "=", false]]"#, vec![4, 7, 8]),
+        (r#"[["birthdate", "=", false]]"#, vec![4, 7, 8, 16]),
         (
             "[('gender', '=', 'Male'), ('birthdate', '<', '1985-01-01')]",
             vec![10],
@@ -284,12 +359,15 @@ pub fn cases() -> Vec<DomainCase> {
         (r#"[["income", ">", 100]]"#, vec![1, 2, 5, 7, 10, 12]),
         (r#"[["income", "<", 0]]"#, vec![14]),
         (r#"[["income", "=", 0]]"#, vec![9]),
-        (r#"[["income", "=", false]]"#, vec![3, 4, 8, 13]),
+        (r#"[["income", "=", false]]"#, vec![3, 4, 8, 13, 16]),
         (
             r#"[["income", "!=", 100.5]]"#,
-            vec![2, 3, 4, 5, 7, 8, 9, 10, 13, 14],
+            vec![2, 3, 4, 5, 7, 8, 9, 10, 13, 14, 16],
         ),
-        (r#"[["income", "=?", false]]"#, ACTIVE.to_vec()),
+        (
+            r#"[["income", "=?", false]]"#,
+            vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 16],
+        ),
         (r#"[["income", "=?", 100.5]]"#, vec![1, 12]),
         (r#"[["name", "=?", null], ["id", "<", 3]]"#, vec![1, 2]),
         // The like family.
@@ -298,11 +376,11 @@ pub fn cases() -> Vec<DomainCase> {
         (r#"[["name", "like", "amina"]]"#, vec![12]),
         (
             r#"[["name", "not ilike", "household"]]"#,
-            vec![1, 2, 3, 4, 5, 8, 9, 10, 12, 13, 14],
+            vec![1, 2, 3, 4, 5, 8, 9, 10, 12, 13, 14, 16],
         ),
         (
             r#"[["occupation", "not like", "farmer"]]"#,
-            vec![2, 3, 5, 7, 8, 10, 12, 13, 14],
+            vec![2, 3, 5, 7, 8, 10, 12, 13, 14, 16],
         ),
         (r#"[["occupation", "=like", "Farmer"]]"#, vec![10]),
         (r#"[["occupation", "=ilike", "farmer"]]"#, vec![1, 4, 10]),
@@ -314,11 +392,11 @@ pub fn cases() -> Vec<DomainCase> {
         ("[('name', 'ilike', 'o\\'neil')]", vec![14]),
         // Ids: lists, ranges, keyset.
         (r#"[["id", "in", [1, 2, 3, 6]]]"#, vec![1, 2, 3]),
-        (r#"[["id", ">", 10]]"#, vec![12, 13, 14]),
+        (r#"[["id", ">", 10]]"#, vec![12, 13, 14, 16]),
         (r#"["&", ["id", ">=", 3], ["id", "<=", 5]]"#, vec![3, 4, 5]),
         (
             r#"[["id", "not in", [1, 2, 3]]]"#,
-            vec![4, 5, 7, 8, 9, 10, 12, 13, 14],
+            vec![4, 5, 7, 8, 9, 10, 12, 13, 14, 16],
         ),
         // One2many paths: any related record; "!" in front: none.
         (
@@ -339,7 +417,7 @@ pub fn cases() -> Vec<DomainCase> {
         ),
         (
             r#"["!", ["reg_ids.id_type", "=", "MOSIP VID"]]"#,
-            vec![3, 4, 8, 9, 14],
+            vec![3, 4, 8, 9, 14, 16],
         ),
         (
             r#"[["reg_ids.id_type", "in", ["MOSIP UIN TOKEN", "NATIONAL ID"]]]"#,
@@ -356,7 +434,7 @@ pub fn cases() -> Vec<DomainCase> {
         ),
         (r#"[["reg_ids.partner_id", "=", "Eze, Esi"]]"#, vec![5]),
         // A one2many compared with false; any / not any.
-        (r#"[["reg_ids", "=", false]]"#, vec![4, 8]),
+        (r#"[["reg_ids", "=", false]]"#, vec![4, 8, 16]),
         (
             r#"[["reg_ids", "!=", false]]"#,
             vec![1, 2, 3, 5, 7, 9, 10, 12, 13, 14],
@@ -371,7 +449,7 @@ pub fn cases() -> Vec<DomainCase> {
         ),
         (
             r#"[["reg_ids", "not any", [["id_type", "=", "MOSIP UIN TOKEN"]]]]"#,
-            vec![1, 4, 5, 7, 8, 9, 10, 12, 13],
+            vec![1, 4, 5, 7, 8, 9, 10, 12, 13, 16],
         ),
         (
             r#"[["reg_ids", "any", [["id_type.name", "ilike", "national"], ["value", "=like", "NAT-1%"]]]]"#,
@@ -384,16 +462,154 @@ pub fn cases() -> Vec<DomainCase> {
         ),
         (
             r#"["!", "|", ["gender", "=", "Male"], ["is_group", "=", true]]"#,
-            vec![1, 3, 5, 8, 9, 12, 13, 14],
+            vec![1, 3, 5, 8, 9, 12, 13, 14, 16],
         ),
         (
             r#"["&", ["is_registrant", "=", true], "|", ["reg_ids.id_type", "=", "NATIONAL ID"], ["income", ">", 1000]]"#,
             vec![2, 5, 7, 9, 10, 12, 14],
         ),
     ];
-    raw.into_iter()
-        .map(|(text, expected)| DomainCase { text, expected })
-        .collect()
+    let mut cases: Vec<DomainCase> = raw.into_iter().map(|(t, e)| case(t, e)).collect();
+    cases.extend(differences());
+    cases
+}
+
+/// The kinds of criteria where a simpler reading of Odoo's rules goes wrong, each answered by
+/// the real Odoo 17.
+fn differences() -> Vec<DomainCase> {
+    vec![
+        // `!=` adds "or unset" only for a value that is true in Python.
+        case(r#"[["occupation", "!=", ""]]"#, vec![1, 2, 4, 5, 9, 10, 14]),
+        case(r#"[["income", "!=", 0]]"#, vec![1, 2, 5, 7, 10, 12, 14]),
+        case(
+            r#"[["gender", "!=", ""]]"#,
+            vec![1, 2, 3, 4, 5, 10, 12, 13, 14],
+        ),
+        case(
+            r#"[["income", "!=", false]]"#,
+            vec![1, 2, 5, 7, 9, 10, 12, 14],
+        ),
+        // "!" in front of `=?`, `=like`, `=ilike` stays a SQL NOT: unset values drop out.
+        case(
+            r#"["!", ["occupation", "=like", "farmer"]]"#,
+            vec![2, 5, 9, 10, 14],
+        ),
+        case(
+            r#"["!", ["occupation", "=ilike", "farmer"]]"#,
+            vec![2, 5, 9, 14],
+        ),
+        case(
+            r#"["!", ["income", "=?", 100.5]]"#,
+            vec![2, 5, 7, 9, 10, 14],
+        ),
+        case(r#"["!", ["income", "=?", false]]"#, vec![]),
+        case(r#"["!", ["email", "=like", "%.org"]]"#, vec![5, 8]),
+        // like/ilike with an empty value match everything, unset values too.
+        case(
+            r#"[["occupation", "like", ""]]"#,
+            vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 16],
+        ),
+        case(
+            r#"[["occupation", "ilike", false]]"#,
+            vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 16],
+        ),
+        case(
+            r#"[["occupation", "not like", ""]]"#,
+            vec![3, 7, 8, 12, 13, 16],
+        ),
+        case(
+            r#"[["occupation", "not ilike", false]]"#,
+            vec![3, 7, 8, 12, 13, 16],
+        ),
+        case(r#"[["occupation", "=like", ""]]"#, vec![]),
+        // Dates as PostgreSQL reads them.
+        case(
+            r#"[["birthdate", "<", "1980-05-01 12:00:00"]]"#,
+            vec![5, 12],
+        ),
+        case(
+            r#"[["birthdate", "=", "1980-05-01T10:00:00"]]"#,
+            vec![1, 10],
+        ),
+        case(r#"[["birthdate", ">", "19800501"]]"#, vec![2, 3, 9, 13, 14]),
+        case(r#"[["birthdate", "<", "1980-5-1"]]"#, vec![5, 12]),
+        case(r#"[["birthdate", "=", "May 1, 1980"]]"#, vec![1, 10]),
+        case(r#"[["birthdate", "<=", "05/01/1980"]]"#, vec![1, 5, 10, 12]),
+        // Values converted to the field's type.
+        case(r#"[["income", "=", "100.5"]]"#, vec![1, 12]),
+        case(r#"[["income", ">", "1000"]]"#, vec![2, 7, 10]),
+        unchecked(r#"[["is_group", "=", "false"]]"#, vec![7]),
+        unchecked(
+            r#"[["is_group", "=", ""]]"#,
+            vec![1, 2, 3, 4, 5, 8, 9, 10, 12, 13, 14],
+        ),
+        // `in` with an empty value makes a whole domain false; inside it, it means "unset".
+        case(r#"[["gender", "in", false]]"#, vec![]),
+        case(
+            r#"["|", ["gender", "in", false], ["gender", "=", "Male"]]"#,
+            vec![2, 4, 7, 8, 9, 10, 16],
+        ),
+        case(
+            r#"["!", ["gender", "in", false]]"#,
+            vec![1, 2, 3, 4, 5, 10, 12, 13, 14],
+        ),
+        case(
+            r#"["|", ["gender", "in", []], ["is_group", "=", true]]"#,
+            vec![7],
+        ),
+        case(r#"[["is_group", "=", true], ["gender", "in", []]]"#, vec![]),
+        // A many2one compared with a name by `<`, `>`: Odoo reads it as `=`.
+        case(
+            r#"[["reg_ids.id_type", "<", "MOSIP VID"]]"#,
+            vec![1, 2, 5, 7, 10, 12, 13],
+        ),
+        case(r#"[["reg_ids.id_type", ">", "MOSIP"]]"#, vec![]),
+        case(
+            r#"[["reg_ids.id_type", ">=", "NATIONAL ID"]]"#,
+            vec![5, 9, 12, 14],
+        ),
+        // An x2many compared with a string: g2p.reg.id is searched by its registrant's name.
+        case(r#"[["reg_ids", "=", "MOSIP VID"]]"#, vec![]),
+        case(r#"[["reg_ids", "ilike", "abebe"]]"#, vec![1, 12]),
+        case(r#"[["reg_ids", "=", "Eze, Esi"]]"#, vec![5]),
+        case(
+            r#"[["reg_ids", "!=", "Eze, Esi"]]"#,
+            vec![1, 2, 3, 4, 7, 8, 9, 10, 12, 13, 14, 16],
+        ),
+        case(r#"[["reg_ids", "like", "Banda"]]"#, vec![2, 7]),
+        // Unset booleans are NULL, not false.
+        case(r#"[["is_registrant", "<", true]]"#, vec![8, 13]),
+        case(
+            r#"[["is_registrant", "not in", [false]]]"#,
+            vec![1, 2, 3, 4, 5, 7, 9, 10, 12, 14],
+        ),
+        case(
+            r#"[["is_registrant", "!=", false]]"#,
+            vec![1, 2, 3, 4, 5, 7, 9, 10, 12, 14],
+        ),
+        case(
+            r#"[["is_group", "in", [true, false]]]"#,
+            vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 16],
+        ),
+        unchecked(r#"[["is_registrant", "=", ""]]"#, vec![8, 13]),
+        // Odoo's stored defaults.
+        stored_defaults(r#"[["registration_date", "=", false]]"#, vec![]),
+        stored_defaults(r#"[["company_id", "=", false]]"#, vec![]),
+        stored_defaults(
+            r#"[["registration_date", "!=", false], ["company_id", "=", 1]]"#,
+            vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 14, 16],
+        ),
+        // The `active_test` context flag.
+        archived_too(
+            "[]",
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
+        ),
+        archived_too(r#"[["is_group", "=", true]]"#, vec![7, 15]),
+        archived_too(
+            r#"[["reg_ids.id_type", "=", "MOSIP UIN TOKEN"]]"#,
+            vec![2, 3, 11, 14, 15],
+        ),
+    ]
 }
 
 /// How Odoo answers a malformed domain: its exception's name and the start of its message.
@@ -590,7 +806,60 @@ pub fn malformed() -> Vec<MalformedCase> {
         (
             r#"[["name", "child_of", 1]]"#,
             "element 0: operator 'child_of' is not supported by OMC",
-            None,
+            Some(OdooRefusal {
+                name: "builtins.KeyError",
+                message: "child_of",
+            }),
+        ),
+        // A hierarchy operator on a model without `parent_id`; the Odoo emulator also answers
+        // this for `res.partner`, whose hierarchy it does not hold.
+        (
+            r#"[["reg_ids.id_type", "parent_of", 1]]"#,
+            "element 0: operator 'parent_of' is not supported by OMC",
+            Some(OdooRefusal {
+                name: "builtins.KeyError",
+                message: "parent_id",
+            }),
+        ),
+        // Operators in upper case, and `=like` where PostgreSQL has no LIKE.
+        (
+            r#"[["name", "LIKE", "Banda"]]"#,
+            "element 0: unknown operator 'LIKE' in the criterion on 'name'; did you mean 'like'?",
+            value_error("Invalid leaf ('name', 'LIKE', 'Banda')"),
+        ),
+        (
+            r#"[["gender", "In", ["Male"]]]"#,
+            "element 0: unknown operator 'In' in the criterion on 'gender'; did you mean 'in'?",
+            value_error("Invalid leaf ('gender', 'In', ['Male'])"),
+        ),
+        (
+            r#"[["is_group", "=like", "t%"]]"#,
+            "element 0: 'is_group' on res.partner is a boolean field; '=like' cannot compare it with a string",
+            Some(OdooRefusal {
+                name: "psycopg2.errors.UndefinedFunction",
+                message: "operator does not exist: text ~~ boolean",
+            }),
+        ),
+        (
+            r#"[["is_registrant", "=ilike", "t%"]]"#,
+            "element 0: 'is_registrant' on res.partner is a boolean field; '=ilike' cannot compare it with a string",
+            Some(OdooRefusal {
+                name: "psycopg2.errors.UndefinedFunction",
+                message: "operator does not exist: text ~~* boolean",
+            }),
+        ),
+        (
+            r#"[["income", "=like", "100%"]]"#,
+            "element 0: 'income' on res.partner is a float field; '=like' cannot compare it with a string",
+            value_error("could not convert string to float: '100%'"),
+        ),
+        (
+            r#"[["income", "=ilike", "100"]]"#,
+            "element 0: 'income' on res.partner is a float field; '=ilike' cannot compare it with a string",
+            Some(OdooRefusal {
+                name: "psycopg2.errors.UndefinedFunction",
+                message: "operator does not exist: text ~~* numeric",
+            }),
         ),
         (
             "[('name', '=', 'x')",

@@ -1,14 +1,16 @@
 //! The conformance suite for [`RunLedger`] implementations.
 //!
-//! Each part runs on a fresh, empty ledger; every failure names what the ledger did and what
+//! Each case runs on a fresh, empty ledger; every failure names what the ledger did and what
 //! the contract wants.
 
+use super::{Case, Suite, SuiteReport};
 use crate::ledger::{
     EntryState, EntryUpdate, LedgerError, LedgerSummary, LockHolder, RunId, RunKind, RunLedger,
     RunOutcome,
 };
 use crate::registry::{RegistrantId, WriteDates};
 use crate::time::Timestamp;
+use async_trait::async_trait;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -108,20 +110,88 @@ async fn entry(ledger: &dyn RunLedger, n: i64) -> Option<EntryState> {
     found.remove(&id(n))
 }
 
-/// Runs the whole suite; `make` builds a fresh, empty ledger each time it is called.
-pub async fn run_ledger_suite<F, Fut>(make: F)
+/// What the suite needs: empty ledgers. A closure `Fn() -> impl Future<Output =
+/// Arc<dyn RunLedger>>` is a harness.
+#[async_trait]
+pub trait LedgerHarness: Send + Sync + 'static {
+    /// A fresh, empty ledger (called once per case).
+    async fn ledger(&self) -> Arc<dyn RunLedger>;
+}
+
+#[async_trait]
+impl<F, Fut> LedgerHarness for F
 where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Arc<dyn RunLedger>>,
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Arc<dyn RunLedger>> + Send + 'static,
 {
-    runs_are_recorded(make().await.as_ref()).await;
-    last_completed_skips_the_unfinished(make().await.as_ref()).await;
-    interrupt_marks_only_running_runs(make().await.as_ref()).await;
-    prune_drops_only_runs_ended_before(make().await.as_ref()).await;
-    updates_follow_the_contract(make().await.as_ref()).await;
-    a_batch_applies_in_order(make().await.as_ref()).await;
-    pages_and_summary(make().await.as_ref()).await;
-    the_lock_admits_one_holder(make().await.as_ref()).await;
+    async fn ledger(&self) -> Arc<dyn RunLedger> {
+        self().await
+    }
+}
+
+/// Runs every case, each on a fresh ledger `harness` makes.
+pub async fn run(harness: impl LedgerHarness) -> SuiteReport {
+    suite()
+        .run(Arc::new(harness) as Arc<dyn LedgerHarness>)
+        .await
+}
+
+/// Runs the suite and panics, listing every failing case with its message, unless all pass;
+/// otherwise answers the report.
+pub async fn run_ledger_suite(harness: impl LedgerHarness) -> SuiteReport {
+    let report = run(harness).await;
+    report.assert_passed();
+    report
+}
+
+/// The names of the suite's cases, in the order they run.
+pub fn case_names() -> Vec<&'static str> {
+    suite().case_names()
+}
+
+/// A case running `part` on a fresh ledger; `part` panics, naming the check, on a failure.
+macro_rules! case {
+    ($name:literal, $part:ident) => {
+        Case::new($name, |harness: Arc<dyn LedgerHarness>| async move {
+            let ledger = harness.ledger().await;
+            $part(ledger.as_ref()).await;
+            Ok(())
+        })
+    };
+}
+
+fn suite() -> Suite<dyn LedgerHarness> {
+    Suite::new(
+        "RunLedger",
+        vec![
+            case!("runs_are_recorded_newest_first", runs_are_recorded),
+            case!(
+                "the_last_completed_run_skips_the_unfinished",
+                last_completed_skips_the_unfinished
+            ),
+            case!(
+                "interrupting_marks_only_running_runs",
+                interrupt_marks_only_running_runs
+            ),
+            case!(
+                "pruning_drops_only_runs_ended_before_and_keeps_the_watermark",
+                prune_drops_only_runs_ended_before
+            ),
+            case!(
+                "each_update_changes_an_entry_as_the_contract_says",
+                updates_follow_the_contract
+            ),
+            case!(
+                "a_batch_of_updates_applies_in_order",
+                a_batch_applies_in_order
+            ),
+            case!(
+                "pending_and_failed_page_by_id_and_the_summary_counts_them",
+                pages_and_summary
+            ),
+            case!("the_lock_admits_one_holder", the_lock_admits_one_holder),
+        ],
+    )
 }
 
 async fn runs_are_recorded(ledger: &dyn RunLedger) {
@@ -470,16 +540,25 @@ async fn pages_and_summary(ledger: &dyn RunLedger) {
 
     let mut got = Vec::new();
     let mut after = None;
-    loop {
+    // At most as many pages as 20 pending entries fill, and the empty one.
+    for _ in 0..=6 {
         let page = ledger.pending(after, 4).await.expect("pending");
         assert!(
             page.len() <= 4,
             "pending(_, 4): the ledger gave {} ids, the contract wants at most 4",
             page.len()
         );
+        if let (Some(after), Some(first)) = (after, page.first()) {
+            assert!(
+                *first > after,
+                "pending with `after` = {after}: the ledger's page starts at {first}, the \
+                 contract wants only ids greater than `after`"
+            );
+        }
         let Some(last) = page.last() else { break };
         after = Some(*last);
         got.extend(page);
+        tokio::task::yield_now().await;
     }
     expect_eq(
         got,

@@ -1,6 +1,8 @@
 //! Evaluating a domain over records held in memory, with Odoo 17's semantics (see the module
 //! documentation of [`crate::domain`] for the rules).
 
+use super::convert::{to_field, truthy};
+use super::model::FieldType;
 use super::{CriterionValue, Domain, Operator};
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -21,9 +23,18 @@ pub trait Record {
     /// number), or `None` when `field` is not relational.
     fn related(&self, field: &str) -> Option<Vec<Box<dyn Record + '_>>>;
 
+    /// The type of a field of this record's model, when known: a criterion's value is then
+    /// converted to it as Odoo converts it (a number given as text, a date written with a time
+    /// or in another form; see [`crate::domain`]). `None`, the default, compares values as
+    /// they are.
+    fn field_type(&self, field: &str) -> Option<FieldType> {
+        let _ = field;
+        None
+    }
+
     /// The names a many2one or one2many pointing at this record is matched against when
-    /// compared with a string (Odoo's name search: `g2p.id.type` by `name`; `res.partner` also
-    /// by email and reference).
+    /// compared with a string (Odoo's name search: `g2p.id.type` by `name`; `res.partner` by
+    /// name, email and reference; `g2p.reg.id` by its registrant's names).
     fn search_names(&self) -> Vec<String> {
         match self.value("name") {
             Value::String(name) => vec![name],
@@ -33,7 +44,45 @@ pub trait Record {
 }
 
 pub(super) fn matches(domain: &Domain, record: &dyn Record) -> bool {
-    eval(domain, record, false)
+    truth(domain) != Truth::False && eval(domain, record, false)
+}
+
+/// What a domain is before any record is read, in Odoo's three-valued `is_false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Truth {
+    False,
+    Unknown,
+    True,
+}
+
+/// Odoo's `is_false`: a search whose domain is false by this logic returns nothing, whatever
+/// its records. `in` with an empty value (`false`, `null`, `[]`) is false, `not in` with one
+/// true, and `!`, `&`, `|` combine them; every other criterion is unknown. So
+/// `[["gender", "in", false]]` alone finds nothing, while inside an OR it means "unset".
+fn truth(domain: &Domain) -> Truth {
+    let not = |t: Truth| match t {
+        Truth::False => Truth::True,
+        Truth::True => Truth::False,
+        Truth::Unknown => Truth::Unknown,
+    };
+    match domain {
+        Domain::True => Truth::True,
+        Domain::False => Truth::False,
+        Domain::Leaf(c) => match (&c.value, c.operator) {
+            (CriterionValue::Value(v), Operator::In) if !truthy(v) => Truth::False,
+            (CriterionValue::Value(v), Operator::NotIn) if !truthy(v) => Truth::True,
+            _ => Truth::Unknown,
+        },
+        Domain::And(chain) => chain.terms().iter().map(truth).min().unwrap_or(Truth::True),
+        Domain::Or(chain) => chain
+            .terms()
+            .iter()
+            .map(truth)
+            .max()
+            .unwrap_or(Truth::False),
+        Domain::Not(a) => not(truth(a)),
+        Domain::All(terms) => terms.iter().map(truth).min().unwrap_or(Truth::True),
+    }
 }
 
 /// `domain` (negated when `negate`), pushing negations down the way Odoo's `distribute_not`
@@ -51,6 +100,11 @@ fn eval(domain: &Domain, record: &dyn Record, negate: bool) -> bool {
                 Some(complement) if !c.path.contains('.') => {
                     leaf(&c.path, complement, &c.value, record)
                 }
+                // Odoo keeps a SQL NOT in front of `=?`, `=like` and `=ilike`: an unset value
+                // makes the comparison unknown, and NOT of unknown is not true.
+                None if !c.path.contains('.') => {
+                    !leaf(&c.path, c.operator, &c.value, record) && has_value(&c.path, record)
+                }
                 _ => !leaf(&c.path, c.operator, &c.value, record),
             }
         }
@@ -65,6 +119,24 @@ fn eval(domain: &Domain, record: &dyn Record, negate: bool) -> bool {
     }
 }
 
+/// Whether the field is set: SQL's NULL is what an unset many2one or plain value is; an
+/// x2many criterion is rewritten by Odoo into one on `id`, never NULL.
+fn has_value(path: &str, record: &dyn Record) -> bool {
+    if path == "id" {
+        return true;
+    }
+    match record.field_type(path) {
+        Some(FieldType::One2many(_) | FieldType::Many2many(_)) => return true,
+        Some(FieldType::Many2one(_)) | None => {
+            if let Some(related) = record.related(path) {
+                return !related.is_empty();
+            }
+        }
+        _ => {}
+    }
+    !is_unset(&record.value(path))
+}
+
 fn leaf(path: &str, op: Operator, value: &CriterionValue, record: &dyn Record) -> bool {
     if let Some((head, rest)) = path.split_once('.') {
         // Through a relation: any related record satisfies the rest, whatever the operator.
@@ -76,14 +148,37 @@ fn leaf(path: &str, op: Operator, value: &CriterionValue, record: &dyn Record) -
     }
     if path == "id" {
         return match value {
-            CriterionValue::Value(v) => plain(op, &Value::from(record.id()), v),
+            CriterionValue::Value(v) => {
+                typed(op, &Value::from(record.id()), v, Some(&FieldType::Integer))
+            }
             CriterionValue::Domain(_) => false,
         };
     }
     match (record.related(path), value) {
         (Some(related), _) => relational(op, value, &related),
-        (None, CriterionValue::Value(v)) => plain(op, &record.value(path), v),
+        (None, CriterionValue::Value(v)) => {
+            typed(op, &record.value(path), v, record.field_type(path).as_ref())
+        }
         (None, CriterionValue::Domain(_)) => false,
+    }
+}
+
+/// A plain field's value against a criterion's value converted to the field's type (the like
+/// family compares text, as Odoo casts the column to text).
+fn typed(op: Operator, field: &Value, value: &Value, ty: Option<&FieldType>) -> bool {
+    let converts = !matches!(
+        op,
+        Operator::Like
+            | Operator::NotLike
+            | Operator::Ilike
+            | Operator::NotIlike
+            | Operator::EqLike
+            | Operator::EqIlike
+    );
+    if converts && ty.is_some() {
+        plain(op, field, &to_field(ty, value))
+    } else {
+        plain(op, field, value)
     }
 }
 
@@ -130,6 +225,17 @@ fn relational_positive(op: Operator, value: &Value, related: &[Box<dyn Record + 
         op
     };
     let one = |r: &dyn Record, item: &Value, op: Operator| match item {
+        // Odoo reads `<`, `>`, `<=`, `>=` against a name as `=` (its "ill-formed domains").
+        Value::String(_)
+            if matches!(
+                op,
+                Operator::Lt | Operator::Le | Operator::Gt | Operator::Ge
+            ) =>
+        {
+            r.search_names()
+                .into_iter()
+                .any(|n| plain(Operator::Eq, &Value::String(n), item))
+        }
         Value::String(_) => r
             .search_names()
             .into_iter()
@@ -167,14 +273,19 @@ fn plain(op: Operator, field: &Value, value: &Value) -> bool {
         Operator::Ne => {
             if is_unset(value) {
                 !is_unset(field)
-            } else {
-                // Odoo's `!=` keeps empty values.
+            } else if truthy(value) {
+                // Odoo's `!=` keeps empty values, for a value that is true in Python.
                 is_unset(field) || !equal(field, value)
+            } else {
+                // `!= ""` and `!= 0` do not: PostgreSQL's NULL is not different from them.
+                !is_unset(field) && !equal(field, value)
             }
         }
         Operator::EqOrUnset => is_unset(value) || plain(Operator::Eq, field, value),
         op @ (Operator::Lt | Operator::Le | Operator::Gt | Operator::Ge) => {
-            if is_unset(field) || is_unset(value) {
+            // A stored `false` is a value only for a boolean compared with a boolean.
+            let boolean = matches!((field, value), (Value::Bool(_), Value::Bool(_)));
+            if field.is_null() || (is_unset(field) && !boolean) || is_unset(value) {
                 return false;
             }
             order(field, value).is_some_and(|ord| match op {
@@ -199,14 +310,17 @@ fn plain(op: Operator, field: &Value, value: &Value) -> bool {
         }
         op @ (Operator::Like | Operator::Ilike | Operator::NotLike | Operator::NotIlike) => {
             let insensitive = matches!(op, Operator::Ilike | Operator::NotIlike);
-            let hit = match (text(field), text(value)) {
-                (Some(f), Some(v)) => like(&f, &format!("%{v}%"), insensitive),
+            // An empty pattern (`""`, `false`, `null`) is `%%`: every value.
+            let pattern = text(value).unwrap_or_default();
+            let hit = match text(field) {
+                Some(f) if !is_unset(field) => like(&f, &format!("%{pattern}%"), insensitive),
                 _ => false,
             };
-            // Odoo's negative like keeps empty values.
             if matches!(op, Operator::Like | Operator::Ilike) {
-                hit
+                // With an empty pattern Odoo adds "or unset".
+                hit || (!truthy(value) && is_unset(field))
             } else {
+                // Odoo's negative like keeps empty values.
                 !hit
             }
         }
@@ -231,14 +345,19 @@ fn order(field: &Value, value: &Value) -> Option<Ordering> {
     match (field, value) {
         (Value::Number(a), Value::Number(b)) => a.as_f64()?.partial_cmp(&b.as_f64()?),
         (Value::String(a), Value::String(b)) => Some(a.as_str().cmp(b.as_str())),
+        // PostgreSQL orders false before true.
+        (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+        (Value::Bool(a), Value::Number(b)) => f64::from(u8::from(*a)).partial_cmp(&b.as_f64()?),
         _ => None,
     }
 }
 
+/// A value as PostgreSQL's `::text` writes it (booleans `true`/`false`).
 fn text(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
     match value {
         Value::String(s) => Some(std::borrow::Cow::Borrowed(s)),
         Value::Number(n) => Some(std::borrow::Cow::Owned(n.to_string())),
+        Value::Bool(true) => Some(std::borrow::Cow::Borrowed("true")),
         _ => None,
     }
 }

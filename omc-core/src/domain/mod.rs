@@ -48,21 +48,40 @@
 //!
 //! # Semantics (Odoo 17)
 //!
-//! `=` with `false` matches empty values (on a boolean, `false` and empty); `!=`, `not in`,
-//! `not like` and `not ilike` keep empty values; `<`, `>`, `<=`, `>=` never match them. `=?` with
-//! `false`/`null` matches everything. `like`/`ilike` match a substring, `=like`/`=ilike` the SQL
-//! pattern itself. `in`/`not in` with `false` in the list also match/exclude empty values; with a
-//! boolean instead of a list they act as `=`/`!=`, and `=`/`!=` with a list act as `in`/`not in`.
+//! Each rule below was checked against a real Odoo 17 + OpenG2P (the conformance table in
+//! [`crate::conformance::domain`] holds the measured answers).
+//!
+//! `=` with `false` matches empty values (on a boolean, `false` and empty); `!=` with `false`
+//! means "is set". `!=`, `not in`, `not like` and `not ilike` keep empty values, but `!=` only
+//! for a value that is true in Python: `!= ""` and `!= 0` leave empty values out. `<`, `>`,
+//! `<=`, `>=` never match empty values (an unset boolean is empty, not `false`). `=?` with
+//! `false`/`null` matches everything. `like`/`ilike` match a substring, `=like`/`=ilike` the
+//! SQL pattern itself; `like`/`ilike` with `""` or `false` match everything, empty values too,
+//! and `not like ""` only empty values. `in`/`not in` with `false` in the list also
+//! match/exclude empty values; with a boolean instead of a list they act as `=`/`!=`, and
+//! `=`/`!=` with a list act as `in`/`not in`; but a domain that is false in Odoo's three-valued
+//! `is_false` (an `in` with `false`, `null` or `[]` that decides the whole domain, as
+//! `[["gender", "in", false]]`) finds nothing.
+//!
+//! A value is converted to its field's type when the [`Record`] names it
+//! ([`Record::field_type`]): text to a number for number fields, Python's truth for booleans
+//! (`"false"` is true), a date written with a time or in another form to that day, as
+//! PostgreSQL reads it ([`parse_date`]).
+//!
 //! A dotted path through a relation holds when **any** related record satisfies the rest of it
-//! (for every operator); a many2one or one2many compared with a string compares the related
+//! (for every operator); a many2one or x2many compared with a string compares the related
 //! records' names (Odoo's name search: `g2p.id.type` by `name`; `res.partner` by name, email and
-//! reference), and compared with integers their ids. `"!"` is pushed into a criterion the way Odoo
-//! pushes it (`"!", ["income", "<", 10]` is `income >= 10`, which leaves out an empty income),
-//! except over a dotted path, where it means "no related record satisfies it". Archived records
-//! (`active = false`) are left out unless the domain mentions `active` at its top level.
-//! `child_of` and `parent_of` are refused.
+//! reference; `g2p.reg.id` by its registrant's), `<`, `>`, `<=`, `>=` against a name acting as
+//! `=`, and compared with integers their ids. `"!"` is pushed into a criterion the way Odoo
+//! pushes it (`"!", ["income", "<", 10]` is `income >= 10`, which leaves out an empty income);
+//! in front of `=?`, `=like` and `=ilike` it stays a SQL `NOT`, so empty values drop out; over a
+//! dotted path it means "no related record satisfies it". Archived records (`active = false`)
+//! are left out unless the domain mentions `active` at its top level. Operators are lower
+//! case only (Odoo refuses `LIKE`); `=like` on a boolean or number field is refused by
+//! [`Domain::validate`], as Odoo fails on it. `child_of` and `parent_of` are refused.
 
 mod chain;
+mod convert;
 mod error;
 mod eval;
 mod model;
@@ -73,6 +92,7 @@ mod validate;
 mod write;
 
 pub use chain::Chain;
+pub use convert::parse_date;
 pub use error::{DomainError, Position};
 pub use eval::Record;
 pub use model::{FieldModel, FieldType};

@@ -137,6 +137,16 @@ impl FieldModel {
         model
     }
 
+    /// The type of `model.field` in [`FieldModel::openg2p`], built once: what the in-memory
+    /// registry's records answer to [`Record::field_type`](super::Record::field_type).
+    pub fn openg2p_type(model: &str, field: &str) -> Option<FieldType> {
+        static OPENG2P: std::sync::OnceLock<FieldModel> = std::sync::OnceLock::new();
+        OPENG2P
+            .get_or_init(FieldModel::openg2p)
+            .field(model, field)
+            .cloned()
+    }
+
     /// This model with one more field (a model is created by its first field; every model has
     /// `id`).
     pub fn with_field(mut self, model: &str, name: &str, field_type: FieldType) -> Self {

@@ -87,13 +87,13 @@ impl Operator {
         }
     }
 
-    /// Parses Odoo's spelling (Odoo accepts upper case too, and `<>` for `!=`).
+    /// Parses Odoo's spelling, and `<>` for `!=`. Only lower case: Odoo 17 refuses `LIKE` or
+    /// `In` as an invalid leaf (measured) before it would lower-case them.
     pub fn parse(text: &str) -> Option<Self> {
-        let lower = text.to_ascii_lowercase();
-        if lower == "<>" {
+        if text == "<>" {
             return Some(Self::Ne);
         }
-        Self::ALL.into_iter().find(|op| op.as_str() == lower)
+        Self::ALL.into_iter().find(|op| op.as_str() == text)
     }
 
     /// The positive operator this one negates, for `!=`, `not in`, `not like`, `not ilike`

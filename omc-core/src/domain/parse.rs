@@ -223,11 +223,16 @@ fn criterion(
             });
         }
         let names = Operator::ALL.map(Operator::as_str);
+        // An operator in the wrong case is shown as written: it is one of Odoo's words.
+        let (operator, suggestion) = match Operator::parse(&lower) {
+            Some(known) => (format!("'{op}'"), Some(known.as_str())),
+            None => (show_word(op, &names), closest(&lower, names)),
+        };
         return Err(DomainError::UnknownOperator {
             at: at.clone(),
             field: path.clone(),
-            operator: show_word(op, &names),
-            suggestion: closest(&lower, names),
+            operator,
+            suggestion,
         });
     };
     let value = &parts[2];

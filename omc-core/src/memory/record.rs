@@ -1,6 +1,6 @@
 //! The in-memory registry's rows seen as domain [`Record`]s.
 
-use crate::domain::Record;
+use crate::domain::{FieldModel, FieldType, Record};
 use serde_json::{Map, Value};
 
 /// A registrant row.
@@ -120,6 +120,10 @@ impl Record for PartnerView<'_> {
         })
     }
 
+    fn field_type(&self, field: &str) -> Option<FieldType> {
+        FieldModel::openg2p_type("res.partner", field)
+    }
+
     fn search_names(&self) -> Vec<String> {
         ["name", "email", "ref"]
             .iter()
@@ -152,6 +156,15 @@ impl Record for RegIdView<'_> {
             _ => None,
         }
     }
+
+    fn field_type(&self, field: &str) -> Option<FieldType> {
+        FieldModel::openg2p_type("g2p.reg.id", field)
+    }
+
+    /// OpenG2P searches an id by its registrant's name.
+    fn search_names(&self) -> Vec<String> {
+        self.owner.search_names()
+    }
 }
 
 impl Record for IdTypeView<'_> {
@@ -172,5 +185,9 @@ impl Record for IdTypeView<'_> {
 
     fn related(&self, _field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
         None
+    }
+
+    fn field_type(&self, field: &str) -> Option<FieldType> {
+        FieldModel::openg2p_type("g2p.id.type", field)
     }
 }

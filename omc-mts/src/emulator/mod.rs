@@ -22,6 +22,7 @@
 
 mod callback;
 mod props;
+mod pyjson;
 mod routes;
 mod store;
 mod validate;

@@ -1,6 +1,6 @@
 //! `callbackProperties`, checked in the order MTS's models check them.
 
-use super::validate::{Check, Refusal, falsy};
+use super::validate::{Check, Refusal, falsy, pydantic};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::time::Duration;
@@ -74,7 +74,7 @@ pub(crate) fn callback_properties(
         ));
     };
     let Some(props) = value.as_object() else {
-        return Ok(check.type_error("callbackProperties: not an object"));
+        return Ok(check.type_error(pydantic::DICT));
     };
     if output == Some("csv") {
         if props.get("requestFileName").is_none_or(falsy) {
@@ -91,18 +91,18 @@ pub(crate) fn callback_properties(
         }
     }
     let url = match props.get("url") {
-        None => check.type_error("callbackProperties.url: field required"),
-        Some(v) => url_of(v).or_else(|| check.type_error("callbackProperties.url: not a URL")),
+        None => check.type_error(pydantic::REQUIRED),
+        Some(v) => url_of(check, v),
     };
     let method = string(check, props, "httpMethod").unwrap_or_else(|| "POST".into());
     let extra_headers = headers(check, props, "extraHeaders");
     let timeout = match props.get("timeoutSeconds") {
         None => Some(10),
-        Some(v) => integer(v).or_else(|| check.type_error("timeoutSeconds: not an integer")),
+        Some(v) => integer(v).or_else(|| check.type_error(pydantic::INT)),
     };
     let call_in_bulk = match props.get("callInBulk") {
         None => Some(false),
-        Some(v) => boolean(v).or_else(|| check.type_error("callInBulk: not a boolean")),
+        Some(v) => boolean(v).or_else(|| check.type_error(pydantic::BOOL)),
     };
     string(check, props, "requestFileName");
     let auth = auth(check, props)?;
@@ -168,7 +168,7 @@ fn auth(check: &mut Check, props: &Map<String, Value>) -> Result<Option<AuthSpec
                 ));
             }
         },
-        Some(None) => check.type_error("authStaticBearer: not an object"),
+        Some(None) => check.type_error(pydantic::DICT),
         None => None,
     };
     Ok(match auth_type {
@@ -181,7 +181,7 @@ fn auth(check: &mut Check, props: &Map<String, Value>) -> Result<Option<AuthSpec
 
 fn odoo_auth(check: &mut Check, value: &Value) -> Result<Option<OdooAuth>, Refusal> {
     let Some(odoo) = value.as_object() else {
-        return Ok(check.type_error("authOdoo: not an object"));
+        return Ok(check.type_error(pydantic::DICT));
     };
     for (key, code, message) in [
         (
@@ -204,16 +204,16 @@ fn odoo_auth(check: &mut Check, value: &Value) -> Result<Option<OdooAuth>, Refus
             return Err(bad(code, message));
         }
     }
-    let auth_url = odoo
-        .get("authUrl")
-        .and_then(url_of)
-        .or_else(|| check.type_error("authOdoo.authUrl: not a URL"));
+    let auth_url = odoo.get("authUrl").and_then(|v| url_of(check, v));
     let database = string(check, odoo, "database");
     let username = string(check, odoo, "username");
-    let password = string(check, odoo, "password").unwrap_or_default();
+    let password = match odoo.get("password") {
+        None => check.type_error(pydantic::REQUIRED),
+        Some(_) => string(check, odoo, "password"),
+    };
     let extra_headers = headers(check, odoo, "extraHeaders");
-    Ok(match (auth_url, database, username) {
-        (Some(auth_url), Some(database), Some(username)) => Some(OdooAuth {
+    Ok(match (auth_url, database, username, password) {
+        (Some(auth_url), Some(database), Some(username), Some(password)) => Some(OdooAuth {
             auth_url,
             database,
             username,
@@ -224,18 +224,31 @@ fn odoo_auth(check: &mut Check, value: &Value) -> Result<Option<OdooAuth>, Refus
     })
 }
 
-/// An absolute URL with a host, as pydantic's `AnyUrl` wants.
-fn url_of(value: &Value) -> Option<Url> {
-    let url = Url::parse(value.as_str()?).ok()?;
-    url.host_str().is_some().then_some(url)
+/// An absolute URL with a host, as pydantic's `AnyUrl` wants, noting pydantic's message
+/// otherwise.
+fn url_of(check: &mut Check, value: &Value) -> Option<Url> {
+    let Some(text) = value.as_str() else {
+        return check.type_error(pydantic::STR);
+    };
+    let has_scheme = text
+        .split_once("://")
+        .is_some_and(|(scheme, _)| !scheme.is_empty());
+    match Url::parse(text) {
+        Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => Some(url),
+        _ if has_scheme => check.type_error(pydantic::URL_HOST),
+        _ => check.type_error(pydantic::URL_SCHEME),
+    }
 }
 
-/// A string field as pydantic's `str` takes it (numbers are turned into strings).
+/// A string field as pydantic's `str` takes it (numbers and booleans are turned into strings).
 fn string(check: &mut Check, map: &Map<String, Value>, key: &str) -> Option<String> {
     match map.get(key)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
-        _ => check.type_error(&format!("{key}: not a string")),
+        Value::Bool(true) => Some("True".into()),
+        Value::Bool(false) => Some("False".into()),
+        Value::Null => check.type_error(pydantic::NONE),
+        _ => check.type_error(pydantic::STR),
     }
 }
 
@@ -249,9 +262,7 @@ fn headers(check: &mut Check, map: &Map<String, Value>, key: &str) -> Vec<(Strin
                 other => (k.clone(), other.to_string()),
             })
             .collect(),
-        Some(_) => check
-            .type_error(&format!("{key}: not an object"))
-            .unwrap_or_default(),
+        Some(_) => check.type_error(pydantic::DICT).unwrap_or_default(),
     }
 }
 

@@ -31,25 +31,32 @@ pub(crate) fn router(shared: Arc<Shared>, prefix: &str) -> Router {
         .with_state(shared)
 }
 
+/// MTS's version (`root.version` of its configuration), echoed in every envelope.
+const VERSION: &str = "1.1.0";
+
 fn success(response: Value) -> Response {
-    let body = json!({"id": "mosip.token.seeder", "version": "1.0",
+    let body = json!({"id": "mosip.token.seeder", "version": VERSION, "metadata": {},
                       "responsetime": format_time(SystemTime::now()),
                       "errors": null, "response": response});
     (StatusCode::OK, axum::Json(body)).into_response()
 }
 
-fn error(http: u16, code: &str, message: &str, response: Value) -> Response {
-    let body = json!({"id": "mosip.token.seeder", "version": "1.0", "metadata": {},
+/// MTS's error envelope: one `{"errorCode", "errorMessage"}` per message.
+fn error(http: u16, code: &str, messages: &[String], response: Value) -> Response {
+    let errors: Vec<Value> = messages
+        .iter()
+        .map(|m| json!({"errorCode": code, "errorMessage": m}))
+        .collect();
+    let body = json!({"id": "mosip.token.seeder", "version": VERSION, "metadata": {},
                       "responsetime": format_time(SystemTime::now()),
-                      "errors": [{"errorCode": code, "errorMessage": message}],
-                      "response": response});
+                      "errors": errors, "response": response});
     let status = StatusCode::from_u16(http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(body)).into_response()
 }
 
 fn refused(shared: &Shared, refusal: &Refusal) -> Response {
     shared.record(ReceivedRequest::refused(refusal.http, refusal.code));
-    error(refusal.http, refusal.code, &refusal.message, Value::Null)
+    error(refusal.http, refusal.code, &refusal.messages, Value::Null)
 }
 
 async fn submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -60,7 +67,11 @@ async fn submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         Err(refusal) => return refused(&shared, &refusal),
     };
     if accepted.csv_output {
-        let refusal = Refusal::new(400, "ATS-REQ-102", "the emulator produces json output only");
+        let refusal = Refusal::new(
+            400,
+            "ATS-REQ-102",
+            "invalid input. csv output is not emulated",
+        );
         return refused(&shared, &refusal);
     }
     let verdicts = match validate::records(&accepted, &shared.config.mandatory) {
@@ -134,7 +145,7 @@ async fn submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         error(
             200,
             "ATS-REQ-101",
-            "none of the record form a valid request",
+            &["none of the record form a valid request".to_owned()],
             response,
         )
     } else {
@@ -150,7 +161,7 @@ async fn status(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Re
         None => error(
             404,
             "ATS-REQ-016",
-            "no auth request found for the given identifier",
+            &["no auth request found for the given identifier".to_owned()],
             Value::Null,
         ),
     }
@@ -159,12 +170,13 @@ async fn status(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Re
 async fn authfields(State(shared): State<Arc<Shared>>) -> Response {
     drop(shared.serving.lock().await);
     let fields: Vec<&str> = MtsField::ALL.iter().map(|f| f.as_str()).collect();
-    success(json!(fields))
+    success(json!({"authfields": fields}))
 }
 
+/// A bare JSON string, `"[<pod> - <worker>] pong"`, as MTS answers.
 async fn ping(State(shared): State<Arc<Shared>>) -> Response {
     drop(shared.serving.lock().await);
-    success(json!("pong"))
+    axum::Json("[0 - 0] pong").into_response()
 }
 
 /// A fresh identifier shaped like MTS's: a two-digit pod number and the rest of a UUID.

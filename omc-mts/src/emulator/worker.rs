@@ -43,8 +43,12 @@ async fn process(shared: &Shared, id: &str) {
         let Some(request) = store.get_mut(id) else {
             return;
         };
-        let any_token = request.records.iter().any(|r| r.token.is_some());
-        request.state = if any_token {
+        // MTS counts the records found invalid at submission among the errors.
+        let all_processed = request
+            .records
+            .iter()
+            .all(|r| r.state == RecordState::Processed);
+        request.state = if all_processed {
             RequestState::Processed
         } else {
             RequestState::ProcessedWithErrors

@@ -92,6 +92,15 @@ pub(crate) fn create_overlapping(
     result
 }
 
+/// The `active_test` flag of the call's `context` (true unless given as false).
+fn active_test(params: &Params<'_>) -> bool {
+    params
+        .kwargs
+        .get("context")
+        .and_then(|context| context.get("active_test"))
+        .is_none_or(|flag| flag != &Value::Bool(false))
+}
+
 fn read_method(
     store: &Store,
     model: Model,
@@ -105,7 +114,14 @@ fn read_method(
             let offset = params.usize(2, "offset")?.unwrap_or(0);
             let limit = params.usize(3, "limit")?;
             let order = parse_order(store, model, params.get(4, "order"))?;
-            let ids = search(store, model, &domain, &order, offset, limit);
+            let ids = search(
+                store,
+                model,
+                &domain,
+                &order,
+                (offset, limit),
+                active_test(params),
+            );
             Ok(Value::Array(
                 ids.into_iter()
                     .map(|id| read_row(store, model, id, &fields))
@@ -117,12 +133,20 @@ fn read_method(
             let offset = params.usize(1, "offset")?.unwrap_or(0);
             let limit = params.usize(2, "limit")?;
             let order = parse_order(store, model, params.get(3, "order"))?;
-            Ok(json!(search(store, model, &domain, &order, offset, limit)))
+            Ok(json!(search(
+                store,
+                model,
+                &domain,
+                &order,
+                (offset, limit),
+                active_test(params)
+            )))
         }
         "search_count" => {
             let domain = parse_domain(store, model, params.get(0, "domain"))?;
             let limit = params.usize(1, "limit")?;
-            Ok(json!(search(store, model, &domain, &[], 0, limit).len()))
+            let ids = search(store, model, &domain, &[], (0, limit), active_test(params));
+            Ok(json!(ids.len()))
         }
         _ => {
             let ids = id_list(params.get(0, "ids"))?;

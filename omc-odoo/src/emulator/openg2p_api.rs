@@ -1,19 +1,23 @@
 //! OpenG2P 17's `PUT /api/v1/registry/update_individual?id_type=<type name>`
 //! (`g2p_registry_rest_api`), as far as OMC's OpenG2P API sink drives it.
 //!
-//! HTTP Basic with an emulator user (401 otherwise). The body must be a JSON list of objects,
-//! each with `updateId` (a string) and the keys `name`, `given_name`, `gender`, `birth_place`
-//! and `ids` present (null allowed except for `ids`, a list of `{"id_type", "value"}`): any
-//! element that fails this gives 422 before anything happens. Then, element by element: the
-//! active registrant holding `updateId` under the query's `id_type` is found (else an error);
-//! each listed id whose (type, value) already exists is rewritten in place and the fields are
-//! written on *its* holder (as OpenG2P does, which matters when two registrants share a token);
-//! otherwise the id is added, under OpenG2P's rules (one id per type, `id_validation`). The
-//! given personal fields the emulator models (`name`, `given_name`, `family_name`,
-//! `addl_name`, `birthdate`, `email`, `address`, `registration_date`) are written, null as
-//! empty, as OpenG2P does; `gender` is left alone (OpenG2P maps it through `gender.type` codes)
-//! and `birth_place` is not modelled. The first failing element stops the request with an error
-//! for the whole list, and everything the request did is rolled back.
+//! HTTP Basic with an emulator user (401 otherwise). The body is checked against OpenG2P's
+//! request model first ([`model`]): any element that fails gives 422 before anything
+//! happens. Then, element by element, as OpenG2P does: without `id_type` in the query or with
+//! an empty `updateId`, an error; the active registrant holding `updateId` under the query's
+//! `id_type` is found (else an error); each listed id type must exist (else `Invalid ID
+//! field.`); the registrant's id of that type, if it has one, is rewritten in place
+//! (value, expiry date, status, description), otherwise one is added on it, under OpenG2P's
+//! rules (one id per type, `id_validation`); a token another registrant holds is not a
+//! conflict. Only the personal fields that are not null (nor empty) are written (`name`,
+//! `given_name`, `family_name`, `addl_name`, `birthdate`, `birth_place` is not modelled,
+//! `email`, `address`, `registration_date`, `gender`, and `phone` from the first phone
+//! number), always with `is_registrant` true and `is_group` false. Errors are 400
+//! `{"detail": <message>}`; the first failing element stops the request, and everything the
+//! request did is rolled back. The messages leave out the values OpenG2P quotes (the VID, a
+//! date).
+
+mod model;
 
 use super::Shared;
 use super::schema::{Fault, Model};
@@ -29,18 +33,18 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The keys OpenG2P 17's request model requires (FastAPI answers 422 without them).
-const REQUIRED: [&str; 5] = ["name", "given_name", "gender", "birth_place", "ids"];
-/// The personal fields written from the body (those the emulator models).
-const WRITTEN: [&str; 8] = [
+/// The personal fields written from the body when they hold a value (those the emulator
+/// models; `gender` stands for the `gender.type` whose code it is, the same word here).
+const WRITTEN: [&str; 9] = [
     "name",
     "given_name",
     "family_name",
     "addl_name",
-    "birthdate",
     "email",
     "address",
+    "gender",
     "registration_date",
+    "birthdate",
 ];
 
 fn basic_user(shared: &Shared, headers: &HeaderMap) -> Option<i64> {
@@ -57,92 +61,83 @@ fn basic_user(shared: &Shared, headers: &HeaderMap) -> Option<i64> {
     shared.user_by_login(login, password)
 }
 
-fn unprocessable(index: usize, problem: &str) -> Response {
+fn unprocessable(detail: Value) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
-        Json(json!({"detail": [{"loc": ["body", index], "msg": problem}]})),
+        Json(json!({ "detail": detail })),
     )
         .into_response()
 }
 
 fn g2p_error(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({"error": {"code": "G2P-REQ-010", "message": message}})),
-    )
-        .into_response()
+    (StatusCode::BAD_REQUEST, Json(json!({ "detail": message }))).into_response()
 }
 
-/// Checks the body as FastAPI's request model would, before anything runs.
-/// `Err` holds the failing element's index and FastAPI's message.
-fn validate(body: &[u8]) -> Result<Vec<Map<String, Value>>, (usize, String)> {
-    let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else {
-        return Err((0, "Input should be a valid list".to_owned()));
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let Value::Object(map) = item else {
-            return Err((index, "Input should be a valid dictionary".to_owned()));
-        };
-        if !map.get("updateId").is_some_and(Value::is_string) {
-            return Err((index, "updateId: a string is required".to_owned()));
-        }
-        if let Some(key) = REQUIRED.iter().find(|k| !map.contains_key(**k)) {
-            return Err((index, format!("{key}: Field required")));
-        }
-        let ids_ok = map.get("ids").and_then(Value::as_array).is_some_and(|ids| {
-            ids.iter().all(|id| {
-                id.get("id_type").is_some_and(Value::is_string)
-                    && id.get("value").is_some_and(Value::is_string)
-            })
-        });
-        if !ids_ok {
-            return Err((
-                index,
-                "ids: a list of {id_type, value} strings is required".to_owned(),
-            ));
-        }
-        for key in ["name", "given_name", "gender", "birth_place"] {
-            if !matches!(map.get(key), Some(Value::Null | Value::String(_))) {
-                return Err((index, format!("{key}: a string or null")));
-            }
-        }
-        out.push(map);
-    }
-    Ok(out)
-}
-
-/// The active partner holding `value` under the id type `type_id`.
-fn holder(store: &Store, type_id: i64, value: &str) -> Option<(i64, i64)> {
+/// The active partner holding `value` under the id type named `id_type`.
+fn holder(store: &Store, id_type: &str, value: &str) -> Option<i64> {
+    let type_id = store.id_type_named(id_type)?;
     store
         .reg_ids_with_value(value)
-        .filter_map(|reg| Some((reg, store.row(Model::RegId, reg)?)))
-        .filter(|(_, row)| many2one_id(row.get("id_type")) == Some(type_id))
-        .filter_map(|(reg, row)| Some((reg, many2one_id(row.get("partner_id"))?)))
-        .find(|(_, partner)| {
+        .filter_map(|reg| store.row(Model::RegId, reg))
+        .filter(|row| many2one_id(row.get("id_type")) == Some(type_id))
+        .filter_map(|row| many2one_id(row.get("partner_id")))
+        .find(|partner| {
             store
                 .row(Model::Partner, *partner)
                 .is_some_and(|p| p.get("active") != Some(&Value::Bool(false)))
         })
 }
 
-/// Applies one element; `Err` carries a message without personal data.
-fn apply(store: &mut Store, id_type: &str, element: &Map<String, Value>) -> Result<i64, String> {
+/// The partner's values from one element: the non-empty personal fields, and the two flags.
+fn partner_vals(element: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+    let mut vals = Map::new();
+    for key in WRITTEN {
+        let Some(Value::String(text)) = element.get(key) else {
+            continue;
+        };
+        let text = if matches!(key, "registration_date" | "birthdate") {
+            model::date(text)?
+        } else {
+            Some(text.clone())
+        };
+        if let Some(text) = text.filter(|t| !t.is_empty()) {
+            vals.insert(key.to_owned(), Value::String(text));
+        }
+    }
+    let first_phone = element
+        .get("phone_numbers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("phone_no").and_then(Value::as_str))
+        .find(|p| !p.is_empty());
+    if let Some(phone) = first_phone {
+        vals.insert("phone".into(), json!(phone));
+    }
+    vals.insert("is_registrant".into(), json!(true));
+    vals.insert("is_group".into(), json!(false));
+    Ok(vals)
+}
+
+/// Applies one element; `Err` carries a message without personal data. `rewritten` receives
+/// each id row rewritten in place as it was before, for the rollback.
+fn apply(
+    store: &mut Store,
+    id_type: &str,
+    element: &Map<String, Value>,
+    rewritten: &mut Vec<(i64, Row)>,
+) -> Result<i64, String> {
     let update_id = element
         .get("updateId")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let lookup_type = store
-        .id_type_named(id_type)
-        .ok_or("the id_type of the query does not exist")?;
-    let (_, mut partner) =
-        holder(store, lookup_type, update_id).ok_or("Individual with the given ID not found.")?;
-    let mut vals = Map::new();
-    for key in WRITTEN {
-        if let Some(value) = element.get(key) {
-            vals.insert(key.to_owned(), value.clone());
-        }
+    if update_id.is_empty() || id_type.is_empty() {
+        return Err("ID is required for update individual".into());
     }
+    let partner =
+        holder(store, id_type, update_id).ok_or("Individual with the given ID not found.")?;
+    let vals = partner_vals(element)?;
+    let mut ids = Vec::new();
     for id in element
         .get("ids")
         .and_then(Value::as_array)
@@ -150,24 +145,39 @@ fn apply(store: &mut Store, id_type: &str, element: &Map<String, Value>) -> Resu
         .flatten()
     {
         let type_name = id.get("id_type").and_then(Value::as_str).unwrap_or("");
-        let value = id.get("value").and_then(Value::as_str).unwrap_or("");
-        let type_id = store
-            .id_type_named(type_name)
-            .ok_or("ID type is not present in the database.")?;
-        match holder(store, type_id, value) {
-            // OpenG2P rewrites the existing row and then writes the fields on its holder.
-            Some((_, existing)) => partner = existing,
-            None => {
-                let mut row = Row::new();
-                row.insert("partner_id".into(), json!(partner));
-                row.insert("id_type".into(), json!(type_id));
-                row.insert("value".into(), json!(value));
-                row.insert("status".into(), json!("valid"));
-                store
-                    .create(Model::RegId, &row)
-                    .map_err(Fault::into_public_message)?;
-            }
+        let type_id = store.id_type_named(type_name).ok_or("Invalid ID field.")?;
+        let mut row = Row::new();
+        row.insert("id_type".into(), json!(type_id));
+        for key in ["value", "expiry_date", "status", "description"] {
+            let value = id
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty());
+            row.insert(key.into(), value.map_or(Value::Null, |v| json!(v)));
         }
+        ids.push((type_id, row));
+    }
+    for (type_id, row) in ids {
+        let own = store.reg_ids_of(partner).find(|reg| {
+            store
+                .row(Model::RegId, *reg)
+                .is_some_and(|r| many2one_id(r.get("id_type")) == Some(type_id))
+        });
+        let done = match own {
+            // OpenG2P rewrites the registrant's id of that type in place.
+            Some(reg) => {
+                if let Some(before) = store.row(Model::RegId, reg) {
+                    rewritten.push((reg, before.clone()));
+                }
+                store.write(Model::RegId, &[reg], &row)
+            }
+            None => {
+                let mut row = row;
+                row.insert("partner_id".into(), json!(partner));
+                store.create(Model::RegId, &row).map(|_| ())
+            }
+        };
+        done.map_err(Fault::into_public_message)?;
     }
     store
         .write(Model::Partner, &[partner], &vals)
@@ -183,16 +193,21 @@ pub(crate) async fn update_individual(
     body: Bytes,
 ) -> Response {
     if basic_user(&shared, &headers).is_none() {
+        let detail = if headers.contains_key(AUTHORIZATION) {
+            "Incorrect username or password"
+        } else {
+            "Not authenticated"
+        };
         return (
             StatusCode::UNAUTHORIZED,
             [(WWW_AUTHENTICATE, "Basic")],
-            Json(json!({"detail": "Incorrect username or password"})),
+            Json(json!({ "detail": detail })),
         )
             .into_response();
     }
-    let elements = match validate(&body) {
+    let elements = match model::validate(&body) {
         Ok(elements) => elements,
-        Err((index, problem)) => return unprocessable(index, &problem),
+        Err(detail) => return unprocessable(detail),
     };
     let id_type = query.get("id_type").map(String::as_str).unwrap_or("");
     let mut store = shared.data.write().unwrap_or_else(|e| e.into_inner());
@@ -201,16 +216,15 @@ pub(crate) async fn update_individual(
     let snapshot = (elements.len() > 1).then(|| store.clone());
     let mut updated = Vec::with_capacity(elements.len());
     for element in &elements {
-        let outcome = if id_type.is_empty() {
-            Err("ID is required for update individual".to_owned())
-        } else {
-            let last = store.table(Model::RegId).keys().next_back().copied();
-            let outcome = apply(&mut store, id_type, element);
-            if outcome.is_err() && snapshot.is_none() {
-                undo_creates(&mut store, last.unwrap_or(0));
+        let last = store.table(Model::RegId).keys().next_back().copied();
+        let mut rewritten = Vec::new();
+        let outcome = apply(&mut store, id_type, element, &mut rewritten);
+        if outcome.is_err() && snapshot.is_none() {
+            undo_creates(&mut store, last.unwrap_or(0));
+            for (reg, before) in rewritten.into_iter().rev() {
+                let _ = store.write(Model::RegId, &[reg], &before);
             }
-            outcome
-        };
+        }
         match outcome {
             Ok(partner) => updated.push(json!({"id": partner})),
             Err(message) => {

@@ -9,7 +9,7 @@ use super::clock::is_date;
 use super::schema::{Fault, Kind, Model};
 use super::store::{Row, Store, many2one_id};
 use omc_core::Domain;
-use omc_core::domain::{Criterion, CriterionValue, DomainError, Operator, Record};
+use omc_core::domain::{Criterion, CriterionValue, DomainError, FieldType, Operator, Record};
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -64,21 +64,38 @@ impl Record for RowRef<'_> {
         )
     }
 
+    fn field_type(&self, field: &str) -> Option<FieldType> {
+        Some(match self.store.kind(self.model, field)? {
+            Kind::Id => FieldType::Integer,
+            Kind::DisplayName | Kind::Char => FieldType::Char,
+            Kind::Bool => FieldType::Boolean,
+            Kind::Number => FieldType::Float,
+            Kind::Date => FieldType::Date,
+            Kind::Datetime => FieldType::Datetime,
+            Kind::Many2one(m) => FieldType::Many2one(m.name().to_owned()),
+            Kind::One2many(m) => FieldType::One2many(m.name().to_owned()),
+        })
+    }
+
+    /// Odoo's name search: `res.partner` by name, email and reference; `g2p.reg.id` (OpenG2P's
+    /// `_name_search`) by its registrant's; `g2p.id.type` by name.
     fn search_names(&self) -> Vec<String> {
+        if self.model == Model::RegId {
+            return self
+                .related("partner_id")
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|partner| partner.search_names())
+                .collect();
+        }
         let fields: &[&str] = match self.model {
             Model::Partner => &["name", "email", "ref"],
             _ => &["name"],
         };
-        let mut names: Vec<String> = fields
+        fields
             .iter()
             .filter_map(|f| self.row.get(*f).and_then(Value::as_str).map(str::to_owned))
-            .collect();
-        if self.model == Model::RegId
-            && let Value::String(name) = self.store.display_name(self.model, self.id)
-        {
-            names.push(name);
-        }
-        names
+            .collect()
     }
 }
 
@@ -93,7 +110,11 @@ pub(crate) fn parse_domain(
         None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(Domain::True),
         Some(v) => v,
     };
-    let domain = Domain::from_json(value).map_err(|e| refusal(value, &e))?;
+    let domain =
+        Domain::from_json(value).map_err(|e| match hierarchy(store, model, value, &e) {
+            Some(fault) => fault,
+            None => refusal(value, &e),
+        })?;
     check_list(store, model, &domain)?;
     Ok(datetimes(store, model, domain))
 }
@@ -155,6 +176,54 @@ fn datetimes(store: &Store, model: Model, domain: Domain) -> Domain {
         ),
         other @ (Domain::True | Domain::False) => other,
     }
+}
+
+/// `child_of` and `parent_of`, which the emulator does not evaluate: it holds no `parent_id`,
+/// so it answers as Odoo 17 answers on a model without one (`KeyError: 'parent_id'`), or, on
+/// a field that is neither `id` nor a relation, with Odoo's own `KeyError` for the operator.
+fn hierarchy(store: &Store, model: Model, domain: &Value, error: &DomainError) -> Option<Fault> {
+    let DomainError::UnsupportedOperator { at, operator } = error else {
+        return None;
+    };
+    let path = element_at(domain, &at.0)?.get(0)?.as_str()?;
+    let mut current = model;
+    let parts: Vec<&str> = path.split('.').collect();
+    for part in &parts[..parts.len() - 1] {
+        current = store.kind(current, part)?.target()?;
+    }
+    let last = store.kind(current, parts[parts.len() - 1])?;
+    Some(match last {
+        Kind::Id | Kind::Many2one(_) | Kind::One2many(_) => Fault::key_error("parent_id"),
+        _ => Fault::key_error(*operator),
+    })
+}
+
+/// What Odoo 17 raises for `=like`/`=ilike` on a boolean or number field: it converts the
+/// pattern to the column's type, and PostgreSQL has no LIKE between text and that type.
+fn pattern_on_non_text(kind: Kind, op: Operator, value: &Value) -> Option<Fault> {
+    let like = match op {
+        Operator::EqLike => "~~",
+        Operator::EqIlike => "~~*",
+        _ => return None,
+    };
+    let column = match kind {
+        Kind::Bool => "boolean",
+        Kind::Number => "numeric",
+        Kind::Id => "integer",
+        _ => return None,
+    };
+    if let (Kind::Number, Value::String(text)) = (kind, value)
+        && text.trim().parse::<f64>().is_err()
+    {
+        return Some(Fault::value_error(format!(
+            "could not convert string to float: {}",
+            python_repr(value)
+        )));
+    }
+    Some(Fault::server_named(
+        "psycopg2.errors.UndefinedFunction",
+        format!("operator does not exist: text {like} {column}"),
+    ))
 }
 
 /// Odoo's exception for a domain its `expression` module cannot read.
@@ -331,7 +400,10 @@ fn check_leaf(store: &Store, model: Model, c: &Criterion) -> Result<(), Fault> {
         (CriterionValue::Domain(_), _) | (_, Operator::Any | Operator::NotAny) => Err(
             Fault::value_error(format!("Invalid domain term {}", leaf())),
         ),
-        _ => Ok(()),
+        (CriterionValue::Value(value), op) => match pattern_on_non_text(kind, op, value) {
+            Some(fault) => Err(fault),
+            None => Ok(()),
+        },
     }
 }
 
@@ -341,8 +413,16 @@ pub(crate) fn parse_order(
     model: Model,
     order: Option<&Value>,
 ) -> Result<Vec<(String, bool)>, Fault> {
+    let default = || {
+        model
+            .default_order()
+            .iter()
+            .map(|(field, descending)| ((*field).to_owned(), *descending))
+            .collect()
+    };
     let text = match order {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(Vec::new()),
+        None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(default()),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(default()),
         Some(Value::String(s)) => s.clone(),
         Some(_) => return Err(Fault::value_error("Invalid \"order\" specified")),
     };
@@ -373,20 +453,29 @@ pub(crate) fn parse_order(
     Ok(keys)
 }
 
-/// The ids matching `domain`, sorted by `order`, after skipping `offset`, at most `limit`.
+/// The ids matching `domain`, sorted by `order`, after skipping `offset`, at most `limit`;
+/// archived records only when the domain mentions `active` or `active_test` is false (the
+/// context flag of Odoo's search).
 pub(crate) fn search(
     store: &Store,
     model: Model,
     domain: &Domain,
     order: &[(String, bool)],
-    offset: usize,
-    limit: Option<usize>,
+    window: (usize, Option<usize>),
+    active_test: bool,
 ) -> Vec<i64> {
-    let limit = limit.unwrap_or(usize::MAX);
+    let (offset, limit) = (window.0, window.1.unwrap_or(usize::MAX));
     let by_id_only = order.iter().all(|(f, _)| f == "id");
     let descending = order.first().is_some_and(|(_, d)| *d);
+    let keeps = |r: &RowRef<'_>| {
+        if active_test {
+            domain.selects(r)
+        } else {
+            domain.matches(r)
+        }
+    };
     let matching = candidates(store, model, domain, descending)
-        .filter(|id| RowRef::get(store, model, *id).is_some_and(|r| domain.selects(&r)));
+        .filter(|id| RowRef::get(store, model, *id).is_some_and(|r| keeps(&r)));
     if by_id_only {
         return matching.skip(offset).take(limit).collect();
     }
@@ -537,7 +626,7 @@ mod tests {
             candidates(&store, Model::Partner, &either, false).count(),
             1_000
         );
-        let page = search(&store, Model::Partner, &domain, &[], 0, Some(3));
+        let page = search(&store, Model::Partner, &domain, &[], (0, Some(3)), true);
         assert_eq!(page, [991, 992, 993]);
     }
 
@@ -553,7 +642,14 @@ mod tests {
             Some(&json!("family_name asc, id desc")),
         )
         .unwrap();
-        let ids = search(&store, Model::Partner, &Domain::True, &order, 0, None);
+        let ids = search(
+            &store,
+            Model::Partner,
+            &Domain::True,
+            &order,
+            (0, None),
+            true,
+        );
         assert_eq!(ids.len(), 5);
         assert_eq!(ids.last(), Some(&2));
         assert!(parse_order(&store, Model::Partner, Some(&json!("nope"))).is_err());

@@ -30,6 +30,15 @@ impl Model {
         self as usize
     }
 
+    /// The model's `_order`: what `search` and `search_read` sort by without an `order`.
+    pub(crate) fn default_order(self) -> &'static [(&'static str, bool)] {
+        match self {
+            Self::Partner => &[("complete_name", false), ("id", true)],
+            Self::RegId => &[("id", true)],
+            Self::IdType => &[("name", false), ("id", false)],
+        }
+    }
+
     /// The fields of the model, in Odoo's order, with their kinds.
     pub(crate) fn fields(self) -> &'static [(&'static str, Kind)] {
         use Kind::*;
@@ -38,6 +47,7 @@ impl Model {
                 ("id", Id),
                 ("name", Char),
                 ("display_name", DisplayName),
+                ("complete_name", DisplayName),
                 ("given_name", Char),
                 ("family_name", Char),
                 ("addl_name", Char),
@@ -54,7 +64,7 @@ impl Model {
                 ("civil_status", Char),
                 ("occupation", Char),
                 ("income", Number),
-                ("company_id", Char),
+                ("company_id", Number),
                 ("reg_ids", One2many(Model::RegId)),
                 ("create_date", Datetime),
                 ("write_date", Datetime),

@@ -186,6 +186,7 @@ impl Store {
             );
         }
         self.stamper.stamp(&mut row, true);
+        stored_defaults(&mut row);
         self.tables[Model::Partner.index()].insert(id, row);
         let next = &mut self.next_ids[Model::Partner.index()];
         *next = (*next).max(id + 1);
@@ -251,14 +252,16 @@ impl Store {
 
     fn create_one(&mut self, model: Model, vals: &Map<String, Value>) -> Result<i64, Fault> {
         let mut row = Row::new();
+        // `is_registrant` and `is_group` have no default: unset, NULL in Odoo.
         if model == Model::Partner {
             row.insert("active".into(), Value::Bool(true));
-            row.insert("is_registrant".into(), Value::Bool(false));
-            row.insert("is_group".into(), Value::Bool(false));
         }
         self.apply(model, &mut row, vals)?;
         self.check(model, None, &row)?;
         self.stamper.stamp(&mut row, true);
+        if model == Model::Partner {
+            stored_defaults(&mut row);
+        }
         Ok(self.insert(model, row))
     }
 
@@ -373,6 +376,21 @@ impl Store {
             }
         }
     }
+}
+
+/// What Odoo 17 stores on a new `res.partner` unless given: `registration_date` (OpenG2P's
+/// default, the day of the creation) and `company_id` (the user's company, id 1). Call after
+/// stamping: the day is the creation's.
+fn stored_defaults(row: &mut Row) {
+    let today = row
+        .get("create_date")
+        .and_then(Value::as_str)
+        .and_then(|stamp| stamp.get(..10))
+        .map(str::to_owned);
+    if let Some(today) = today {
+        row.entry("registration_date").or_insert(json!(today));
+    }
+    row.entry("company_id").or_insert(json!(1));
 }
 
 /// The id a stored many2one holds.
