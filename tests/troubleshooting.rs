@@ -8,49 +8,11 @@
 mod common;
 
 use common::command::Omc;
+use common::docs::{documented_messages, matches};
 use common::{DATABASE, emulators};
 use omc::core::fixture::synthetic;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// The first backquoted text of each row's first column in the Troubleshooting section.
-fn documented_messages() -> Vec<String> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/OPERATIONS.md"))
-        .expect("docs/OPERATIONS.md");
-    let section = doc
-        .split("## Troubleshooting")
-        .nth(1)
-        .expect("a Troubleshooting section");
-    let section = section.split("\n## ").next().unwrap_or_default();
-    section
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .filter_map(|row| {
-            let first = row.trim_start_matches('|').split(" | ").next()?;
-            first.split('`').nth(1).map(str::to_owned)
-        })
-        .collect()
-}
-
-/// True when `line` is `message` with each `…` standing for some text.
-fn matches(message: &str, line: &str) -> bool {
-    let pieces: Vec<&str> = message.split('…').collect();
-    let Some(rest) = line.strip_prefix(pieces[0]) else {
-        return false;
-    };
-    let mut rest = rest;
-    for (i, piece) in pieces.iter().enumerate().skip(1) {
-        let last = i == pieces.len() - 1;
-        if last {
-            return rest.ends_with(piece);
-        }
-        match rest.find(piece) {
-            Some(at) => rest = &rest[at + piece.len()..],
-            None => return false,
-        }
-    }
-    rest.is_empty()
-}
 
 /// A fault to make: the `odoo` settings, the token id type, MTS's URL and MTS's callback login
 /// and URLs (`ODOO` and `MTS` stand for the emulators', `CALLBACK` for the callback path's base).

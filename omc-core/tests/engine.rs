@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use omc_core::engine::{
-    CALLBACKS_NOT_ARRIVING, EngineError, EngineSettings, Progress, RunHooks, Selection, WaitPolicy,
+    CALLBACKS_FAILED, CALLBACKS_NOT_ARRIVING, EngineError, EngineSettings, Progress, RunHooks,
+    Selection, WaitPolicy,
 };
 use omc_core::fixture::{RegistrantSeed, synthetic};
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
@@ -500,7 +501,7 @@ async fn reading_back_stops_waiting_once_mts_says_the_callbacks_failed() {
     let started = Instant::now();
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.pending, 20);
-    assert_eq!(report.stopped.as_deref(), Some(CALLBACKS_NOT_ARRIVING));
+    assert_eq!(report.stopped.as_deref(), Some(CALLBACKS_FAILED));
     let took = started.elapsed();
     assert!(
         took < readback / 10,

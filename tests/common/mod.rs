@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 pub(crate) mod command;
+pub(crate) mod docs;
 pub(crate) mod proxy;
 pub(crate) mod real;
 pub(crate) mod stage;
