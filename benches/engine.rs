@@ -8,8 +8,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use omc::core::fixture::synthetic;
 use omc::core::memory::MemoryRegistry;
 use omc::core::receiver::{
-    CallbackReceiver, CallbackRequest, PayloadLimits, ReceiverSettings, SelfHostedSink,
-    parse_results,
+    CallbackReceiver, CallbackRequest, PayloadLimits, ReceiverRun, ReceiverSettings,
+    SelfHostedSink, parse_results,
 };
 use omc::core::rules::{MandatoryFields, build_authdata, mts_verdict};
 use omc::core::token::mock_token;
@@ -36,8 +36,16 @@ fn candidates(n: usize) -> Vec<Candidate> {
         .collect()
 }
 
-/// A registry of `n` synthetic registrants with a receiver expecting all of them.
-fn receiving(n: usize) -> (Arc<MemoryRegistry>, Arc<CallbackReceiver>, String) {
+/// A registry of `n` synthetic registrants with a receiver and a run expecting all of them
+/// (kept open while the callbacks come).
+fn receiving(
+    n: usize,
+) -> (
+    Arc<MemoryRegistry>,
+    Arc<CallbackReceiver>,
+    ReceiverRun,
+    String,
+) {
     let registry = Arc::new(MemoryRegistry::with_seeds(
         IdTypes::default(),
         synthetic(n, 1),
@@ -46,10 +54,11 @@ fn receiving(n: usize) -> (Arc<MemoryRegistry>, Arc<CallbackReceiver>, String) {
         registry.clone(),
         ReceiverSettings::default(),
     ));
-    let bearer = receiver.rotate_bearer().expose_secret().to_owned();
+    let run = receiver.open_run();
+    let bearer = run.bearer().expose_secret().to_owned();
     let ids: Vec<_> = (1..=n as i64).map(RegistrantId).collect();
-    receiver.expect(&ids);
-    (registry, receiver, bearer)
+    run.expect(&ids);
+    (registry, receiver, run, bearer)
 }
 
 /// The body of a bulk callback of `n` processed results, in OMC's own output format.
@@ -69,9 +78,9 @@ fn build_request(c: &mut Criterion) {
     let fields = omc::core::config::default_fields();
     let mapping = Mapping::default();
     let mandatory = MandatoryFields::default();
-    let (_, receiver, _) = receiving(0);
+    let (_, receiver, _, _) = receiving(0);
     let sink = SelfHostedSink::new(receiver, "http://127.0.0.1:1/omc/".parse().expect("URL"));
-    let delivery = runtime().block_on(sink.delivery()).expect("a delivery");
+    let delivery = runtime().block_on(sink.open_run()).expect("a run").delivery;
     let client = omc::mts::MtsClient::builder("http://127.0.0.1:1/v1/mts/".parse().expect("URL"))
         .build()
         .expect("a client");
@@ -188,12 +197,12 @@ fn store_tokens(c: &mut Criterion) {
         |b| {
             b.iter_batched_ref(
                 || {
-                    let (registry, receiver, bearer) = receiving(RESULTS);
+                    let (registry, receiver, run, bearer) = receiving(RESULTS);
                     let request = CallbackRequest::new("POST", "/omc/callback", body.clone())
                         .with_header("Authorization", &format!("Bearer {bearer}"));
-                    (registry, receiver, Some(request))
+                    (registry, receiver, run, Some(request))
                 },
-                |(_, receiver, request)| {
+                |(_, receiver, _, request)| {
                     let request = request.take().expect("one request per setup");
                     let answer = runtime.block_on(receiver.handle(request));
                     assert_eq!(answer.status, 200);

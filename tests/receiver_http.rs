@@ -19,7 +19,7 @@ use omc::core::IdTypes;
 use omc::core::RegistrantId;
 use omc::core::fixture::synthetic;
 use omc::core::memory::MemoryRegistry;
-use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
+use omc::core::receiver::{CallbackReceiver, ReceiverRun, ReceiverSettings};
 use router::RequestLimits;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -39,24 +39,27 @@ const DEADLINE: Duration = Duration::from_secs(30);
 struct Served {
     addr: SocketAddr,
     receiver: Arc<CallbackReceiver>,
+    /// The open run expecting registrants 1 to 10, whose bearer the tests send.
+    _run: ReceiverRun,
     bearer: String,
 }
 
-fn receiver() -> Arc<CallbackReceiver> {
+fn receiver() -> (Arc<CallbackReceiver>, ReceiverRun) {
     let registry = Arc::new(MemoryRegistry::with_seeds(
         IdTypes::default(),
         synthetic(12, 3).collect::<Vec<_>>(),
     ));
     let receiver = Arc::new(CallbackReceiver::new(registry, ReceiverSettings::default()));
     receiver.add_user("omc", "mts", &SecretString::from("pw"));
-    receiver.expect(&(1..=10).map(RegistrantId).collect::<Vec<_>>());
-    receiver
+    let run = receiver.open_run();
+    run.expect(&(1..=10).map(RegistrantId).collect::<Vec<_>>());
+    (receiver, run)
 }
 
 /// The router on `axum::serve`, as the demo and the end-to-end tests serve it.
 async fn serve_axum(limits: &RequestLimits) -> Served {
-    let receiver = receiver();
-    let bearer = receiver.rotate_bearer().expose_secret().to_owned();
+    let (receiver, run) = receiver();
+    let bearer = run.bearer().expose_secret().to_owned();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = router::router_with(receiver.clone(), limits);
@@ -64,14 +67,15 @@ async fn serve_axum(limits: &RequestLimits) -> Served {
     Served {
         addr,
         receiver,
+        _run: run,
         bearer,
     }
 }
 
 /// The router on the callback server's own accept loop.
 async fn serve_bounded(connections: ConnectionLimits) -> Served {
-    let receiver = receiver();
-    let bearer = receiver.rotate_bearer().expose_secret().to_owned();
+    let (receiver, run) = receiver();
+    let bearer = run.bearer().expose_secret().to_owned();
     let listener = server::listen(([127, 0, 0, 1], 0).into()).unwrap();
     let addr = listener.local_addr().unwrap();
     let app = router::router(receiver.clone());
@@ -79,6 +83,7 @@ async fn serve_bounded(connections: ConnectionLimits) -> Served {
     Served {
         addr,
         receiver,
+        _run: run,
         bearer,
     }
 }

@@ -5,14 +5,14 @@
 #[path = "../examples/callback_server/router.rs"]
 mod router;
 
-use omc::core::conformance::sink::{SinkHarness, callback_bodies, run_sink_suite};
+use omc::core::conformance::sink::{REGISTRANTS, SinkHarness, callback_bodies, run_sink_suites};
 use omc::core::engine::EngineSettings;
 use omc::core::fixture::{RegistrantSeed, synthetic};
-use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
+use omc::core::receiver::{CallbackReceiver, LoginThrottle, ReceiverSettings};
 use omc::core::sink::{CallbackAuth, SeedResult};
 use omc::core::token::mock_token;
 use omc::core::{CallbackSink, Delivery};
-use omc::core::{Engine, HttpMethod, RegistrantId, RunReport, SelfHostedSink, Token};
+use omc::core::{Domain, Engine, HttpMethod, RegistrantId, RunReport, SelfHostedSink, Token};
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::OdooRegistry;
@@ -36,12 +36,13 @@ struct World {
 }
 
 async fn world(seeds: Vec<RegistrantSeed>) -> World {
+    world_with(seeds, ReceiverSettings::default()).await
+}
+
+async fn world_with(seeds: Vec<RegistrantSeed>, settings: ReceiverSettings) -> World {
     let (odoo, mts) = emulators(seeds, &[]).await;
     let registry = admin_registry(&odoo);
-    let receiver = Arc::new(CallbackReceiver::new(
-        registry.clone(),
-        ReceiverSettings::default(),
-    ));
+    let receiver = Arc::new(CallbackReceiver::new(registry.clone(), settings));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     let app = router::router(receiver.clone());
@@ -203,7 +204,7 @@ async fn login(client: &reqwest::Client, w: &World) -> String {
 }
 
 #[tokio::test]
-async fn replays_after_the_run_store_nothing_more_and_are_answered_as_stored() {
+async fn replays_store_nothing_more_and_after_the_run_are_refused() {
     let seeds: Vec<_> = synthetic(6, 8).collect();
     let w = world(seeds.clone()).await;
     let sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone()).with_odoo_auth(
@@ -224,6 +225,18 @@ async fn replays_after_the_run_store_nothing_more_and_are_answered_as_stored() {
         .collect();
     let client = reqwest::Client::new();
     let cookie = login(&client, &w).await;
+    // The run is over: what it expected is retired, so its replays are refused.
+    let request = client.post(w.url.join("omc/callback").unwrap());
+    let answer = answer_to(request.header("Cookie", &cookie).json(&body)).await;
+    assert_eq!(
+        answer["refused"], "registrant not sent by this connector",
+        "{answer}"
+    );
+    // While a run that sent them is open, replays are answered as stored.
+    let sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone());
+    let open = sink.open_run().await.unwrap();
+    let ids: Vec<RegistrantId> = seeds.iter().map(|s| s.id).collect();
+    open.results.expect(&ids).await.unwrap();
     for _ in 0..3 {
         let request = client.post(w.url.join("omc/callback").unwrap());
         let answer = answer_to(request.header("Cookie", &cookie).json(&body)).await;
@@ -254,6 +267,73 @@ async fn two_registrants_sharing_a_vid_are_one_duplicate_group() {
         vec![vec![RegistrantId(3), RegistrantId(7)]],
         "{report:?}"
     );
+}
+
+/// Engines sharing one self-hosted sink (a recurring run and a manual import in one
+/// service), run at once over real HTTP: each completes, and none of their callbacks is
+/// refused (each run has a bearer secret of its own, so opening one never revokes another's;
+/// with three, a secret kept for "the current and the previous run" would already fail).
+#[tokio::test]
+async fn two_engines_sharing_one_sink_run_at_once_and_neither_s_callbacks_are_refused() {
+    for (odoo_auth, engines) in [(false, 2), (true, 2), (false, 3)] {
+        let what = format!("odoo auth {odoo_auth}, {engines} engines");
+        let seeds: Vec<RegistrantSeed> = synthetic(60, 37).collect();
+        // MTS logs in once per request: the engines' requests together log in faster than the
+        // default throttle allows one login.
+        let throttle = LoginThrottle {
+            per_login_per_second: 100,
+            per_address_per_second: 100,
+            burst: 100,
+            ..LoginThrottle::default()
+        };
+        let receiving = ReceiverSettings {
+            login_throttle: throttle,
+            ..ReceiverSettings::default()
+        };
+        let w = world_with(seeds.clone(), receiving).await;
+        let mut sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone()).with_bulk(true);
+        if odoo_auth {
+            sink = sink.with_odoo_auth("omc", "mts", SecretString::from("mts-pw"));
+        }
+        let sink: Arc<dyn CallbackSink> = Arc::new(sink);
+        let share = 60 / engines;
+        // Each engine selects its own ids, so that all have batches in flight at once.
+        let runs: Vec<_> = (0..engines)
+            .map(|i| {
+                let seeder = MtsClient::builder(w.mts.base_url()).build().unwrap();
+                let settings = EngineSettings {
+                    filter: Domain::id_between(i * share + 1, (i + 1) * share),
+                    ..settings()
+                };
+                let engine =
+                    Engine::new(w.registry.clone(), Arc::new(seeder), sink.clone(), settings);
+                tokio::spawn(async move { engine.run_once().await })
+            })
+            .collect();
+        let share = share as u64;
+        for run in runs {
+            let report = run.await.unwrap().unwrap();
+            assert!(report.is_balanced(), "{what}: {report:?}");
+            assert_eq!(
+                (report.selected, report.tokenised, report.pending),
+                (share, share, 0),
+                "{what}: {report:?}"
+            );
+            assert!(report.refused_callbacks.is_empty(), "{what}: {report:?}");
+            assert!(report.stopped.is_none(), "{what}: {report:?}");
+        }
+        let refused = w.receiver.take_problems().refused;
+        assert!(
+            refused.is_empty(),
+            "{what}: the receiver refused {refused:?}"
+        );
+        assert_eq!(w.receiver.open_runs(), 0, "{what}: every run retired");
+        for seed in &seeds {
+            let expected = mock_token(seed.vid.as_ref().unwrap(), PARTNER);
+            assert_eq!(w.odoo.token_of(seed.id), Some(expected), "{what}");
+            assert!(w.odoo.vid_of(seed.id).is_none(), "{what}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -333,7 +413,7 @@ impl SinkHarness for SelfHostedHarness {
 #[tokio::test(flavor = "multi_thread")]
 #[allow(clippy::print_stderr)] // the suite's summary line, for `--nocapture`
 async fn the_self_hosted_sink_passes_the_sink_suite() {
-    let seeds: Vec<_> = (1..=4)
+    let seeds: Vec<_> = (1..=REGISTRANTS as i64)
         .map(|id| {
             RegistrantSeed::individual(
                 id,
@@ -344,13 +424,15 @@ async fn the_self_hosted_sink_passes_the_sink_suite() {
         .collect();
     let w = world(seeds).await;
     let sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone());
-    let report = run_sink_suite(SelfHostedHarness {
+    let reports = run_sink_suites(SelfHostedHarness {
         sink: Arc::new(sink),
         http: reqwest::Client::new(),
     })
     .await;
-    eprintln!("{report}");
-    assert!(report.skipped().is_empty(), "{report}");
+    for report in reports {
+        eprintln!("{report}");
+        assert!(report.skipped().is_empty(), "{report}");
+    }
     w.odoo.shutdown().await;
     w.mts.shutdown().await;
 }

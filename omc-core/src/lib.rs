@@ -3,7 +3,8 @@
 //! The heart of OMC, the OpenG2P registry ↔ MOSIP Token Seeder connector, with no HTTP in it:
 //!
 //! - the async traits [`Registry`] (where registrants come from and tokens go), [`TokenSeeder`]
-//!   (what turns VIDs into tokens) and [`CallbackSink`] (where and how MTS delivers results);
+//!   (what turns VIDs into tokens), [`CallbackSink`] (what MTS is told: it opens a run's
+//!   delivery) and [`RunResults`] (a run's handle on the results that came back);
 //! - the connector configuration model ([`config`]);
 //! - the Odoo domain language ([`domain`]);
 //! - the run engine that drives the traits ([`engine`]);
@@ -43,12 +44,13 @@ pub use engine::{Engine, EngineSettings, RunReport};
 pub use error::{RegistryError, SeederError, SinkError};
 pub use ledger::{RunKind, RunLedger};
 pub use pii::{PersonalRecord, Token, Vid};
-pub use receiver::{CallbackReceiver, SelfHostedSink};
+pub use receiver::{CallbackReceiver, ReceiverRun, SelfHostedSink};
 pub use registry::{
     Candidate, CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport, WriteDates,
 };
 pub use runs::Runner;
 pub use seeder::{Mapping, RequestId, RequestStatus, SeedRequest, TokenSeeder};
 pub use sink::{
-    CallbackAuth, CallbackSink, Delivery, DeliveryProblems, HttpMethod, ResultPath, SeedResult,
+    CallbackAuth, CallbackSink, Delivery, DeliveryProblems, HttpMethod, ReadBackOnly, RunResults,
+    SeedResult, SinkRun,
 };

@@ -1,4 +1,12 @@
-//! The [`CallbackSink`] trait: where and how MTS delivers results, and how they come back.
+//! The two roles of a callback sink, one trait each: [`CallbackSink`] describes the delivery
+//! (what MTS is told) and opens a run; [`RunResults`] is that run's handle on what came back.
+//!
+//! A run opens its own [`SinkRun`]: the [`Delivery`] for its batches and its [`RunResults`].
+//! Whatever a run needs of a sink (a bearer secret, the registrants it expects results for, the
+//! failures and problems it heard) belongs to its handle, so several runs share a sink safely,
+//! and dropping the handle retires them. Sinks whose callbacks someone else stores (Odoo,
+//! OpenG2P's API) hand out [`ReadBackOnly`]: the engine learns their outcome by reading tokens
+//! back.
 
 use crate::error::SinkError;
 use crate::pii::{Token, Vid};
@@ -42,6 +50,7 @@ impl HttpMethod {
 pub type Headers = BTreeMap<String, SecretString>;
 
 /// How MTS authenticates its callbacks.
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum CallbackAuth {
     /// No authentication (`authType: none`).
@@ -100,6 +109,7 @@ impl fmt::Debug for CallbackAuth {
 }
 
 /// The delivery MTS must use for a batch: MTS's `callbackProperties` plus the output format.
+#[derive(Clone)]
 pub struct Delivery {
     /// Where MTS calls back.
     pub url: Url,
@@ -145,17 +155,6 @@ pub fn redact_url(url: &Url) -> String {
     shown.set_query(None);
     shown.set_fragment(None);
     shown.to_string()
-}
-
-/// How the results of a delivery come back to the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultPath {
-    /// Someone else stores them (Odoo, OpenG2P's API); the engine learns the outcome only by
-    /// reading tokens back, and never sees per-record errors.
-    ReadBack,
-    /// The sink receives them and stores tokens through the `Registry`; it also knows MTS's
-    /// error code for each failed record.
-    Received,
 }
 
 /// A record's state in a result MTS delivers.
@@ -243,57 +242,120 @@ impl DeliveryProblems {
     }
 }
 
-/// Where and how MTS delivers results, and how they come back to the engine.
+/// The first role: what MTS is told. A sink opens a [`SinkRun`] for each run; runs may be open
+/// at once, each with its own delivery and its own [`RunResults`].
 ///
-/// Implementations: [`MemorySink`](crate::memory::MemorySink), `omc_odoo::OdooCallbackSink`.
+/// Implementations: [`MemorySink`](crate::memory::MemorySink),
+/// [`SelfHostedSink`](crate::SelfHostedSink), `omc_odoo::OdooCallbackSink`,
+/// `omc_odoo::OpenG2pApiSink`.
 #[async_trait]
 pub trait CallbackSink: fmt::Debug + Send + Sync + 'static {
-    /// The delivery MTS must use for this run's batches.
-    async fn delivery(&self) -> Result<Delivery, SinkError>;
+    /// Opens a run: the delivery MTS must use for the run's batches (with a bearer secret of
+    /// the run's own, where the sink authenticates callbacks by one) and the handle through
+    /// which the run hears its results. Fails when the sink cannot describe a delivery
+    /// (missing credentials, an unknown token type, a URL that cannot take a path); nothing is
+    /// sent then.
+    async fn open_run(&self) -> Result<SinkRun, SinkError>;
+}
 
-    /// How results come back.
-    fn result_path(&self) -> ResultPath;
+/// What a sink hands one run.
+#[derive(Debug)]
+pub struct SinkRun {
+    /// What MTS is told for each of the run's batches.
+    pub delivery: Delivery,
+    /// Where the run hears what came back. Dropping it retires what the sink keeps for the
+    /// run (its bearer secret, the registrants it expects, their failures).
+    pub results: Box<dyn RunResults>,
+}
 
-    /// The failures this sink received for the given registrants (only for
-    /// [`ResultPath::Received`]; read-back sinks know none and keep the default).
+impl SinkRun {
+    /// A run whose results someone else stores: the engine learns the outcome only by reading
+    /// tokens back ([`ReadBackOnly`]).
+    pub fn read_back(delivery: Delivery) -> Self {
+        Self {
+            delivery,
+            results: Box::new(ReadBackOnly),
+        }
+    }
+}
+
+/// The second role: one run's handle on what came back. A receiving sink stores tokens
+/// through the `Registry` itself and hears every result; a read-back sink hears nothing
+/// ([`ReadBackOnly`]). Every method concerns this run alone: another run sharing the sink
+/// neither sees nor changes what it holds.
+#[async_trait]
+pub trait RunResults: fmt::Debug + Send + Sync + 'static {
+    /// Whether this run hears MTS's failed records: then a batch MTS processed with errors of
+    /// which nothing was heard means callbacks are lost. `false` for a read-back sink, where a
+    /// failed record leaves no trace.
+    fn hears_failures(&self) -> bool;
+
+    /// Accepts results for these registrants from now on: called with a batch's registrants
+    /// just before the batch is submitted. A receiving sink refuses results for registrants
+    /// no open run expects.
+    async fn expect(&self, ids: &[RegistrantId]) -> Result<(), SinkError>;
+
+    /// The failures this run heard for these registrants, with MTS's code and message.
     async fn failures(
         &self,
         ids: &[RegistrantId],
+    ) -> Result<BTreeMap<RegistrantId, RecordFailure>, SinkError>;
+
+    /// Of these registrants (found holding a token), those whose token this run's callbacks
+    /// stored; the others' tokens were stored by someone else (another connector, another
+    /// run) and the engine counts them as already tokenised. `None`: the sink stores nothing
+    /// itself, every token read back counts. Waits for stores of them under way.
+    async fn stored_here(
+        &self,
+        ids: &[RegistrantId],
+    ) -> Result<Option<BTreeSet<RegistrantId>>, SinkError>;
+
+    /// The engine has accounted for these registrants (their token read back, their failure
+    /// read, or their batch surely never reached the seeder): the run forgets their failures
+    /// and stored tokens, so that it holds per-registrant data only for batches in flight.
+    /// Results for them are still accepted until the run ends.
+    async fn settle(&self, ids: &[RegistrantId]) -> Result<(), SinkError>;
+
+    /// Takes the delivery problems this run saw since the last call (refused callbacks,
+    /// conflicts, duplicate groups), leaving none behind.
+    async fn take_problems(&self) -> Result<DeliveryProblems, SinkError>;
+}
+
+/// The results of a run whose callbacks someone else stores (Odoo's `call_kw`, OpenG2P's API):
+/// it hears no failure, stores nothing and sees no problem; the engine reads tokens back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadBackOnly;
+
+#[async_trait]
+impl RunResults for ReadBackOnly {
+    fn hears_failures(&self) -> bool {
+        false
+    }
+
+    async fn expect(&self, _ids: &[RegistrantId]) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    async fn failures(
+        &self,
+        _ids: &[RegistrantId],
     ) -> Result<BTreeMap<RegistrantId, RecordFailure>, SinkError> {
-        let _ = ids;
         Ok(BTreeMap::new())
     }
 
-    /// Of these registrants (found holding a token), those whose token this sink stored itself
-    /// in this process; the others' tokens were stored by someone else (another connector, a
-    /// late callback of an earlier run) and the engine counts them as already tokenised.
-    /// `None` (the default): the sink stores nothing itself, every token read back counts.
-    async fn stored(&self, ids: &[RegistrantId]) -> Option<BTreeSet<RegistrantId>> {
-        let _ = ids;
-        None
+    async fn stored_here(
+        &self,
+        _ids: &[RegistrantId],
+    ) -> Result<Option<BTreeSet<RegistrantId>>, SinkError> {
+        Ok(None)
     }
 
-    /// Called with a batch's registrants just before the batch is submitted, so that a
-    /// receiving sink accepts results for them (and refuses results for anyone else). Read-back
-    /// sinks keep the default, which does nothing.
-    async fn expect_results(&self, ids: &[RegistrantId]) {
-        let _ = ids;
+    async fn settle(&self, _ids: &[RegistrantId]) -> Result<(), SinkError> {
+        Ok(())
     }
 
-    /// Called when the engine has accounted for these registrants of a batch: each one's token
-    /// was read back or its failure was read from [`failures`](Self::failures), or the batch
-    /// surely never reached the seeder. A receiving sink may forget what it holds for them
-    /// (their failures), so that it holds per-registrant data only for the batches in flight;
-    /// registrants still waiting for a result are not passed. Read-back sinks keep the default,
-    /// which does nothing.
-    async fn results_settled(&self, ids: &[RegistrantId]) {
-        let _ = ids;
-    }
-
-    /// The delivery problems seen since the last call (the call drains them); the engine
-    /// copies them into the report at the end of each run. Read-back sinks see none.
-    async fn delivery_problems(&self) -> DeliveryProblems {
-        DeliveryProblems::default()
+    async fn take_problems(&self) -> Result<DeliveryProblems, SinkError> {
+        Ok(DeliveryProblems::default())
     }
 }
 

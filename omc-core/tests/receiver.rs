@@ -3,9 +3,10 @@
 
 use omc_core::fixture::{RegistrantSeed, synthetic};
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
-use omc_core::receiver::{CallbackReceiver, CallbackRequest, ReceiverSettings};
+use omc_core::receiver::{CallbackReceiver, CallbackRequest, ReceiverRun, ReceiverSettings};
 use omc_core::{
-    CallbackSink, Engine, EngineSettings, IdTypes, RegistrantId, Registry, SelfHostedSink, Token,
+    CallbackSink, Engine, EngineSettings, IdTypes, RegistrantId, Registry, SelfHostedSink, SinkRun,
+    Token,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -18,17 +19,21 @@ const PATH: &str = "/omc/callback";
 struct Kit {
     registry: Arc<MemoryRegistry>,
     receiver: Arc<CallbackReceiver>,
+    /// The run expecting registrants 1 to 10, whose bearer the kit's requests carry.
+    run: ReceiverRun,
     bearer: String,
 }
 
 fn kit_with(seeds: Vec<RegistrantSeed>, settings: ReceiverSettings) -> Kit {
     let registry = Arc::new(MemoryRegistry::with_seeds(IdTypes::default(), seeds));
     let receiver = Arc::new(CallbackReceiver::new(registry.clone(), settings));
-    let bearer = receiver.rotate_bearer().expose_secret().to_owned();
-    receiver.expect(&(1..=10).map(RegistrantId).collect::<Vec<_>>());
+    let run = receiver.open_run();
+    let bearer = run.bearer().expose_secret().to_owned();
+    run.expect(&(1..=10).map(RegistrantId).collect::<Vec<_>>());
     Kit {
         registry,
         receiver,
+        run,
         bearer,
     }
 }
@@ -131,7 +136,7 @@ async fn malformed_bodies_are_refused_each_with_its_reason_and_nothing_changes()
     assert_eq!(problems.refused["malformed: not JSON"], 3);
     assert!(k.receiver.take_problems().is_empty(), "drained");
     assert!(
-        k.receiver
+        k.run
             .failures(&[RegistrantId(1), RegistrantId(2)])
             .is_empty()
     );
@@ -180,14 +185,14 @@ async fn failures_are_recorded_with_mts_code_and_a_later_success_clears_them() {
         .await;
     assert_eq!(answer["failures"], 2);
     let failures = k
-        .receiver
+        .run
         .failures(&[RegistrantId(3), RegistrantId(4), RegistrantId(5)]);
     assert_eq!(failures.len(), 2);
     assert_eq!(failures[&RegistrantId(3)].code, "ATS-REQ-011");
     assert_eq!(failures[&RegistrantId(4)].message, "no such VID");
     k.post(&json!(processed(4, "tok-4"))).await;
     assert!(
-        !k.receiver
+        !k.run
             .failures(&[RegistrantId(4)])
             .contains_key(&RegistrantId(4))
     );
@@ -203,14 +208,65 @@ async fn settled_failures_are_forgotten_and_replays_still_answered() {
     ]))
     .await;
     assert_eq!(k.receiver.held_failures(), 1);
-    k.receiver.settle(&[RegistrantId(1), RegistrantId(2)]);
+    k.run.settle(&[RegistrantId(1), RegistrantId(2)]);
     assert_eq!(k.receiver.held_failures(), 0);
-    assert!(k.receiver.failures(&[RegistrantId(2)]).is_empty());
+    assert!(k.run.failures(&[RegistrantId(2)]).is_empty());
     let (status, answer) = k.post(&json!(processed(1, "tok-1"))).await;
     assert_eq!((status, &answer["alreadyStored"]), (200, &json!(1)));
     let (status, _) = k.post(&json!(processed(11, "tok-11"))).await;
     assert_eq!(status, 422, "registrant 11 was never sent");
     assert_eq!(k.receiver.expected(), 10);
+}
+
+#[tokio::test]
+async fn a_finished_run_retires_its_bearer_and_what_it_expected() {
+    let Kit {
+        registry,
+        receiver,
+        run,
+        bearer,
+    } = kit();
+    let other = receiver.open_run();
+    other.expect(&[RegistrantId(1)]);
+    assert_eq!((receiver.open_runs(), receiver.expected()), (2, 11));
+    drop(run);
+    assert_eq!((receiver.open_runs(), receiver.expected()), (1, 1));
+    // The finished run's bearer is refused; the other run's still works.
+    let late = CallbackRequest::new("POST", PATH, json!(processed(2, "tok-2")).to_string())
+        .with_header("Authorization", &format!("Bearer {bearer}"));
+    let answer = receiver.handle(late).await;
+    assert_eq!(
+        (answer.status, answer.body["detail"].as_str()),
+        (403, Some("unauthenticated: wrong bearer token"))
+    );
+    let body = json!(processed(2, "tok-2")).to_string();
+    let with_other = |body: String| {
+        CallbackRequest::new("POST", PATH, body).with_header(
+            "Authorization",
+            &format!("Bearer {}", other.bearer().expose_secret()),
+        )
+    };
+    let answer = receiver.handle(with_other(body)).await;
+    assert_eq!(answer.status, 422, "registrant 2 was the finished run's");
+    let answer = receiver
+        .handle(with_other(json!(processed(1, "tok-1")).to_string()))
+        .await;
+    assert_eq!((answer.status, &answer.body["stored"]), (200, &json!(1)));
+    assert!(
+        registry
+            .tokens(&[RegistrantId(2)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let problems = other.take_problems();
+    assert_eq!(
+        problems.refused.values().sum::<u64>(),
+        2,
+        "the unattributed wrong bearer and its own refusal: {problems:?}"
+    );
+    drop(other);
+    assert_eq!(receiver.open_runs(), 0);
 }
 
 #[tokio::test]
@@ -378,14 +434,14 @@ async fn the_engine_reports_what_the_self_hosted_sink_saw() {
         receiver.clone(),
         "http://omc.example/base/".parse().unwrap(),
     ));
-    let delivery = sink.delivery().await.unwrap();
+    let SinkRun { delivery, .. } = sink.open_run().await.unwrap();
     assert_eq!(
         delivery.url.as_str(),
         "http://omc.example/base/omc/callback"
     );
     assert!(delivery.call_in_bulk);
     assert_eq!(delivery.auth.auth_type(), "staticBearer");
-    let second = sink.delivery().await.unwrap();
+    let second = sink.open_run().await.unwrap().delivery;
     let (
         omc_core::CallbackAuth::StaticBearer { token: a },
         omc_core::CallbackAuth::StaticBearer { token: b },
@@ -393,65 +449,19 @@ async fn the_engine_reports_what_the_self_hosted_sink_saw() {
     else {
         panic!("bearer auth")
     };
-    assert_ne!(a.expose_secret(), b.expose_secret(), "a new secret per run");
+    assert_ne!(
+        a.expose_secret(),
+        b.expose_secret(),
+        "a secret of each run's own"
+    );
+    assert_eq!(receiver.open_runs(), 0, "both runs dropped");
 
-    // The in-memory seeder delivers straight to a MemorySink; relay its results through the
-    // receiver as MTS would, with the current bearer.
-    struct Relay {
-        sink: Arc<SelfHostedSink>,
-        memory: Arc<MemorySink>,
-    }
-    impl std::fmt::Debug for Relay {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("Relay")
-        }
-    }
-    #[async_trait::async_trait]
-    impl CallbackSink for Relay {
-        async fn delivery(&self) -> Result<omc_core::Delivery, omc_core::SinkError> {
-            self.sink.delivery().await
-        }
-        fn result_path(&self) -> omc_core::ResultPath {
-            self.sink.result_path()
-        }
-        async fn failures(
-            &self,
-            ids: &[RegistrantId],
-        ) -> Result<BTreeMap<RegistrantId, omc_core::sink::RecordFailure>, omc_core::SinkError>
-        {
-            self.sink.failures(ids).await
-        }
-        async fn expect_results(&self, ids: &[RegistrantId]) {
-            self.sink.expect_results(ids).await;
-        }
-        async fn delivery_problems(&self) -> omc_core::DeliveryProblems {
-            // Forward what the in-memory seeder delivered, in the receiver's format.
-            let bearer = match self.sink.delivery().await.map(|d| d.auth) {
-                Ok(omc_core::CallbackAuth::StaticBearer { token }) => token,
-                _ => panic!("bearer"),
-            };
-            let body: Vec<Value> = self
-                .memory
-                .recorded()
-                .iter()
-                .map(|r| {
-                    json!({"id": r.registrant.0, "status": "processed",
-                           "token": r.token.as_ref().map(|t| t.expose())})
-                })
-                .collect();
-            let request = CallbackRequest::new("POST", PATH, Value::Array(body).to_string())
-                .with_header(
-                    "Authorization",
-                    &format!("Bearer {}", bearer.expose_secret()),
-                );
-            assert_eq!(self.sink.receiver().handle(request).await.status, 200);
-            self.sink.delivery_problems().await
-        }
-    }
-    let scratch = Arc::new(MemoryRegistry::with_seeds(IdTypes::default(), Vec::new()));
-    let memory = Arc::new(MemorySink::new(scratch).recording());
-    let seeder = Arc::new(MemorySeeder::new("partner", memory.clone()));
-    let relay = Arc::new(Relay { sink, memory });
+    // The in-memory seeder calls back the self-hosted sink's own receiver, as MTS would over
+    // HTTP, with the bearer of the run the engine opens.
+    let seeder = Arc::new(MemorySeeder::new(
+        "partner",
+        Arc::new(MemorySink::over(receiver.clone())),
+    ));
     let settings = EngineSettings {
         wait: omc_core::engine::WaitPolicy {
             poll_interval: Duration::from_millis(5),
@@ -460,7 +470,7 @@ async fn the_engine_reports_what_the_self_hosted_sink_saw() {
         },
         ..EngineSettings::default()
     };
-    let engine = Engine::new(registry.clone(), seeder, relay, settings);
+    let engine = Engine::new(registry.clone(), seeder, sink, settings);
     let report = engine.run_once().await.unwrap();
     assert!(report.is_balanced(), "{report:?}");
     assert_eq!(

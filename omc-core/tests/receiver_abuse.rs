@@ -53,8 +53,8 @@ async fn attempt(
 
 #[tokio::test]
 async fn the_head_is_decided_on_before_any_body_is_read() {
-    let receiver = receiver();
-    let bearer = receiver.rotate_bearer();
+    let (receiver, run) = receiver();
+    let bearer = run.bearer().clone();
     // Refused from the head alone: no credentials, wrong ones, a wrong method, a wrong path.
     let no_credentials = receiver.authorize(&RequestHead::new("POST", PATH));
     assert_eq!(no_credentials.unwrap_err().status, 401);
@@ -159,7 +159,7 @@ async fn password_guessing_falls_below_ten_a_second_per_login() {
         ),
     ];
     for (what, login, peer) in cases {
-        let receiver = receiver();
+        let (receiver, _run) = receiver();
         let (denied, throttled) = guess(&receiver, RATE, SECONDS, login, peer).await;
         let per_second = f64::from(denied) / f64::from(SECONDS);
         eprintln!(
@@ -177,7 +177,7 @@ async fn password_guessing_falls_below_ten_a_second_per_login() {
 
 #[tokio::test(start_paused = true)]
 async fn a_locked_login_refuses_even_the_right_password_until_its_backoff_ends() {
-    let receiver = receiver();
+    let (receiver, _run) = receiver();
     let settings = LoginThrottle::default();
     let peer = Some(IpAddr::from([192, 0, 2, 7]));
     for _ in 0..settings.free_failures {
@@ -235,7 +235,7 @@ async fn session_cookies_are_secure_when_the_public_url_is_https() {
         ("https://g2p.example/omc/", true),
         ("http://127.0.0.1:8080/", false),
     ] {
-        let receiver = receiver();
+        let (receiver, _run) = receiver();
         let _sink = SelfHostedSink::new(receiver.clone(), url.parse().unwrap());
         let answer = receiver
             .handle(CallbackRequest::new(

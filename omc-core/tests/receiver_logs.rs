@@ -21,8 +21,8 @@ async fn each_refusal_is_logged_as_it_happens_without_personal_data() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let receiver = receiver();
-    let bearer = receiver.rotate_bearer();
+    let (receiver, run) = receiver();
+    let bearer = run.bearer().clone();
     let authorization = format!("Bearer {}", bearer.expose_secret());
     let vid = "6123456789012345";
     let token = "TOKEN-of-a-person-abcdefghijklmnopqrstuvw";

@@ -8,8 +8,8 @@ use common::{Receiver, Reply, delivery, eventually, record, seed};
 use omc_core::engine::{EngineSettings, WaitPolicy};
 use omc_core::fixture::synthetic;
 use omc_core::memory::MemoryRegistry;
-use omc_core::sink::{CallbackAuth, CallbackSink, HttpMethod, ResultPath};
-use omc_core::{Delivery, Engine, IdTypes, RequestId, RequestStatus, SinkError, TokenSeeder};
+use omc_core::sink::{CallbackAuth, CallbackSink, HttpMethod, SinkRun};
+use omc_core::{Engine, IdTypes, RequestId, RequestStatus, SinkError, TokenSeeder};
 use omc_mts::emulator::{MtsEmulator, RunningMts};
 use omc_mts::{MtsClient, RetryPolicy};
 use secrecy::SecretString;
@@ -428,12 +428,12 @@ struct Elsewhere(Url, Url);
 
 #[async_trait]
 impl CallbackSink for Elsewhere {
-    async fn delivery(&self) -> Result<Delivery, SinkError> {
-        Ok(delivery(self.0.clone(), true, login(&self.1)))
-    }
-
-    fn result_path(&self) -> ResultPath {
-        ResultPath::ReadBack
+    async fn open_run(&self) -> Result<SinkRun, SinkError> {
+        Ok(SinkRun::read_back(delivery(
+            self.0.clone(),
+            true,
+            login(&self.1),
+        )))
     }
 }
 
@@ -545,9 +545,10 @@ async fn the_engine_keeps_each_request_within_max_request_bytes() {
         receiver.url("/results"),
         receiver.url("/web/session/authenticate"),
     )
-    .delivery()
+    .open_run()
     .await
-    .unwrap();
+    .unwrap()
+    .delivery;
     for r in &received {
         let body = seeder.submission_body(&seed(r.authdata.clone()), &d);
         assert!(body.len() <= max, "{} bytes", body.len());

@@ -5,7 +5,7 @@ use crate::client::endpoint;
 use async_trait::async_trait;
 use base64::Engine as _;
 use omc_core::sink::{Headers, redact_url};
-use omc_core::{CallbackAuth, CallbackSink, Delivery, HttpMethod, IdTypes, ResultPath, SinkError};
+use omc_core::{CallbackAuth, CallbackSink, Delivery, HttpMethod, IdTypes, SinkError, SinkRun};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use url::Url;
@@ -37,7 +37,8 @@ pub fn openg2p_output_format(token_type: &str) -> String {
     )
 }
 
-/// A [`CallbackSink`] for OpenG2P 17's `update_individual` API, with [`ResultPath::ReadBack`].
+/// A [`CallbackSink`] for OpenG2P 17's `update_individual` API, whose runs read tokens back
+/// ([`omc_core::ReadBackOnly`]).
 ///
 /// MTS calls `PUT {odoo}/api/v1/registry/update_individual?id_type=<VID type>` with auth type
 /// `none` and `Authorization: Basic ...` among the extra headers (OpenG2P 17 takes HTTP Basic,
@@ -116,12 +117,13 @@ impl OpenG2pApiSink {
     }
 }
 
-#[async_trait]
-impl CallbackSink for OpenG2pApiSink {
-    async fn delivery(&self) -> Result<Delivery, SinkError> {
+impl OpenG2pApiSink {
+    /// The delivery MTS is told: a PUT per record with HTTP Basic among the extra headers and
+    /// [`openg2p_output_format`]'s body.
+    pub fn delivery(&self) -> Delivery {
         let mut extra_headers = Headers::new();
         extra_headers.insert("Authorization".into(), self.basic());
-        Ok(Delivery {
+        Delivery {
             url: self.url.clone(),
             http_method: HttpMethod::Put,
             timeout_seconds: self.timeout_seconds,
@@ -129,11 +131,14 @@ impl CallbackSink for OpenG2pApiSink {
             output_format: Some(openg2p_output_format(&self.token_type)),
             extra_headers,
             auth: CallbackAuth::None,
-        })
+        }
     }
+}
 
-    fn result_path(&self) -> ResultPath {
-        ResultPath::ReadBack
+#[async_trait]
+impl CallbackSink for OpenG2pApiSink {
+    async fn open_run(&self) -> Result<SinkRun, SinkError> {
+        Ok(SinkRun::read_back(self.delivery()))
     }
 }
 
@@ -182,7 +187,7 @@ mod tests {
             &IdTypes::default(),
         )
         .unwrap();
-        let d = sink.delivery().await.unwrap();
+        let d = sink.delivery();
         assert_eq!(
             d.url.as_str(),
             "http://odoo.example/api/v1/registry/update_individual?id_type=MOSIP+VID"

@@ -7,7 +7,7 @@ use crate::registry::OdooRegistry;
 use async_trait::async_trait;
 use omc_core::rules::REGISTRANT_KEY;
 use omc_core::sink::{Headers, redact_url};
-use omc_core::{CallbackAuth, CallbackSink, Delivery, HttpMethod, ResultPath, SinkError};
+use omc_core::{CallbackAuth, CallbackSink, Delivery, HttpMethod, SinkError, SinkRun};
 use secrecy::SecretString;
 use std::fmt;
 use url::Url;
@@ -35,7 +35,8 @@ pub fn output_format(token_type_id: i64) -> String {
     )
 }
 
-/// A [`CallbackSink`] for MTS's callback auth type `odoo`, with [`ResultPath::ReadBack`].
+/// A [`CallbackSink`] for MTS's callback auth type `odoo`, whose runs read tokens back
+/// ([`omc_core::ReadBackOnly`]).
 ///
 /// MTS logs in at `{base}/web/session/authenticate` (or the configured auth URL) with the
 /// callback user's database, login and password ([`with_callback_user`], required: MTS stores
@@ -187,9 +188,10 @@ const MISSING_LOGIN: &str = "callback.username and callback.password are not set
      needs an Odoo login of MTS's own (create on g2p.reg.id, read on g2p.id.type); OMC never gives \
      MTS its own Odoo login";
 
-#[async_trait]
-impl CallbackSink for OdooCallbackSink {
-    async fn delivery(&self) -> Result<Delivery, SinkError> {
+impl OdooCallbackSink {
+    /// The delivery MTS is told: its own login, and the `call_kw` body built by
+    /// [`output_format`] for the token type's id, read from the registry.
+    pub async fn delivery(&self) -> Result<Delivery, SinkError> {
         let Some((username, password)) = &self.login else {
             return Err(SinkError::Misconfigured {
                 message: MISSING_LOGIN.into(),
@@ -222,9 +224,12 @@ impl CallbackSink for OdooCallbackSink {
             },
         })
     }
+}
 
-    fn result_path(&self) -> ResultPath {
-        ResultPath::ReadBack
+#[async_trait]
+impl CallbackSink for OdooCallbackSink {
+    async fn open_run(&self) -> Result<SinkRun, SinkError> {
+        Ok(SinkRun::read_back(self.delivery().await?))
     }
 }
 

@@ -1,13 +1,14 @@
 //! omc-core's `Registry` conformance suite run against `OdooRegistry` over a fresh Odoo emulator
-//! per registry, and the `CallbackSink` suite against `OdooCallbackSink` over the emulator.
+//! per registry, and the two sink suites (`CallbackSink`, `RunResults`) against
+//! `OdooCallbackSink` over the emulator and against `OpenG2pApiSink`.
 #![allow(clippy::print_stderr)] // each suite's summary line, for `--nocapture`
 
 use async_trait::async_trait;
 use omc_core::conformance::registry::run_registry_suite;
-use omc_core::conformance::sink::{SinkHarness, run_sink_suite};
+use omc_core::conformance::sink::{SinkHarness, run_sink_suites};
 use omc_core::{CallbackSink, IdTypes, Registry};
 use omc_odoo::emulator::{OdooEmulator, RunningOdoo};
-use omc_odoo::{OdooCallbackSink, OdooRegistry};
+use omc_odoo::{OdooCallbackSink, OdooRegistry, OpenG2pApiSink};
 use secrecy::SecretString;
 use std::sync::{Arc, Mutex};
 
@@ -37,30 +38,50 @@ async fn odoo_registry_passes_the_registry_suite() {
     }
 }
 
-/// The Odoo callback sink over the emulator: a read-back sink, so the receiving cases skip.
-struct OdooSink {
-    sink: Arc<OdooCallbackSink>,
+/// A read-back sink (Odoo's `call_kw`, OpenG2P's API): the results cases that deliver skip.
+struct ReadBackSink {
+    sink: Arc<dyn CallbackSink>,
 }
 
 #[async_trait]
-impl SinkHarness for OdooSink {
+impl SinkHarness for ReadBackSink {
     fn sink(&self) -> Arc<dyn CallbackSink> {
         self.sink.clone()
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn odoo_callback_sink_passes_the_sink_suite() {
+async fn odoo_callback_sink_passes_the_sink_suites() {
     let odoo = OdooEmulator::builder().start().await.expect("emulator");
     let registry = OdooRegistry::new(odoo.client("admin", "admin"), IdTypes::default());
     let sink = OdooCallbackSink::new(registry)
         .expect("a sink")
         .with_callback_user("mts", SecretString::from("mts-callback-password"))
         .with_login_header("X-Proxy-Key", SecretString::from("proxy-key-secret"));
-    let report = run_sink_suite(OdooSink {
+    let reports = run_sink_suites(ReadBackSink {
         sink: Arc::new(sink),
     })
     .await;
-    eprintln!("{report}");
+    for report in reports {
+        eprintln!("{report}");
+    }
     odoo.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openg2p_api_sink_passes_the_sink_suites() {
+    let sink = OpenG2pApiSink::new(
+        &"http://openg2p.example/".parse().unwrap(),
+        "api-user",
+        SecretString::from("api-user-password"),
+        &IdTypes::default(),
+    )
+    .expect("a sink");
+    let reports = run_sink_suites(ReadBackSink {
+        sink: Arc::new(sink),
+    })
+    .await;
+    for report in reports {
+        eprintln!("{report}");
+    }
 }

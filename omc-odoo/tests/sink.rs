@@ -3,7 +3,7 @@
 
 use omc_core::fixture::synthetic;
 use omc_core::jq::{Output, Program};
-use omc_core::{CallbackAuth, CallbackSink, IdTypes, RegistrantId, Registry, ResultPath, Token};
+use omc_core::{CallbackAuth, CallbackSink, IdTypes, RegistrantId, Registry, Token};
 use omc_odoo::emulator::OdooEmulator;
 use omc_odoo::{OdooCallbackSink, OdooRegistry};
 use reqwest::Method;
@@ -21,8 +21,9 @@ async fn mts_following_the_delivery_stores_tokens_and_nothing_else() {
         .expect("sink")
         .with_callback_user("admin", SecretString::from("admin"))
         .with_timeout_seconds(5);
-    assert_eq!(sink.result_path(), ResultPath::ReadBack);
-    let delivery = sink.delivery().await.expect("delivery");
+    let run = sink.open_run().await.expect("a run");
+    assert!(!run.results.hears_failures(), "read back, not received");
+    let delivery = run.delivery;
     assert!(!delivery.call_in_bulk);
     assert!(
         delivery

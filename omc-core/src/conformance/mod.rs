@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | [`Registry`](crate::Registry) | [`registry::run`] | [`registry::RegistryHarness`] (a closure will do) |
 //! | [`TokenSeeder`](crate::TokenSeeder) | [`seeder::run`] | [`seeder::SeederHarness`] |
-//! | [`CallbackSink`](crate::CallbackSink) | [`sink::run`] | [`sink::SinkHarness`] |
+//! | [`CallbackSink`](crate::CallbackSink) (what MTS is told) | [`sink::delivery::run`] | [`sink::SinkHarness`] |
+//! | [`RunResults`](crate::RunResults) (what came back) | [`sink::results::run`] | [`sink::SinkHarness`] (the same) |
 //! | [`RunLedger`](crate::ledger::RunLedger) | [`ledger::run`] | a closure making an empty ledger |
 //!
 //! Each suite runs every case, even after one fails, and answers a [`SuiteReport`] listing each

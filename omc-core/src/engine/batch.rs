@@ -9,7 +9,7 @@ use crate::error::SeederError;
 use crate::pii::PersonalRecord;
 use crate::registry::{RegistrantId, Registry, WriteDates};
 use crate::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
-use crate::sink::{CallbackSink, Delivery, ResultPath};
+use crate::sink::{Delivery, RunResults};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,8 @@ use tokio::time::{Instant, sleep};
 pub(super) struct BatchContext {
     pub(super) registry: Arc<dyn Registry>,
     pub(super) seeder: Arc<dyn TokenSeeder>,
-    pub(super) sink: Arc<dyn CallbackSink>,
+    /// The run's handle on what comes back.
+    pub(super) results: Box<dyn RunResults>,
     pub(super) settings: Arc<EngineSettings>,
     pub(super) delivery: Arc<Delivery>,
     pub(super) observer: Option<Arc<dyn RunObserver>>,
@@ -191,7 +192,22 @@ impl Batch {
             authdata: records,
         };
         // A receiving sink must know the batch before MTS (or an in-process seeder) calls back.
-        ctx.sink.expect_results(&ids).await;
+        if let Err(e) = ctx.results.expect(&ids).await {
+            tracing::warn!(
+                records = n,
+                "batch not submitted: the sink cannot expect it: {e}"
+            );
+            outcome.pending = n as u64;
+            outcome.error = Some("sink unavailable".to_owned());
+            if let Some(o) = &ctx.observer {
+                o.settled(Settled {
+                    unanswered: ids.into_iter().zip(written).collect(),
+                    ..Settled::default()
+                })
+                .await;
+            }
+            return outcome;
+        }
         let submitted = submit(ctx, &request).await;
         // The records' personal data is not needed any more.
         drop(request);
@@ -231,9 +247,7 @@ impl Batch {
             ids.iter().copied().zip(written).collect();
         let silent = match status {
             Some(RequestStatus::Processed) => true,
-            Some(RequestStatus::ProcessedWithErrors) => {
-                ctx.sink.result_path() == ResultPath::Received
-            }
+            Some(RequestStatus::ProcessedWithErrors) => ctx.results.hears_failures(),
             _ => false,
         };
         let found = read_back(ctx, &request_id, ids, status, &mut outcome).await;
@@ -264,6 +278,17 @@ impl Drop for Probe<'_> {
     }
 }
 
+/// Tells the run's results handle the engine has accounted for `ids`. A handle that cannot
+/// forget them only holds them longer: logged, not fatal.
+async fn settle_results(ctx: &BatchContext, ids: &[RegistrantId]) {
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(e) = ctx.results.settle(ids).await {
+        tracing::debug!(registrants = ids.len(), "settling results failed: {e}");
+    }
+}
+
 /// A batch the seeder did not take: its registrants stay pending.
 async fn not_submitted(
     ctx: &BatchContext,
@@ -278,7 +303,7 @@ async fn not_submitted(
     tracing::warn!(records = ids.len(), %reason, "batch not submitted: {error}");
     if error.is_safe_to_retry() {
         // It never reached the seeder: no result will come for it.
-        ctx.sink.results_settled(&ids).await;
+        settle_results(ctx, &ids).await;
     }
     outcome.pending = ids.len() as u64;
     outcome.error = Some(reason);
@@ -303,10 +328,9 @@ async fn settle(
     // Whoever stored them, they hold a token now.
     let mut tokenised = found.tokenised;
     tokenised.extend(found.already);
-    // Read-back sinks keep the trait's default, which does nothing.
-    ctx.sink.results_settled(&tokenised).await;
+    settle_results(ctx, &tokenised).await;
     let failed_ids: Vec<RegistrantId> = found.failed.iter().map(|(id, _)| *id).collect();
-    ctx.sink.results_settled(&failed_ids).await;
+    settle_results(ctx, &failed_ids).await;
     if let Some(o) = &ctx.observer {
         let mut take = |id: &RegistrantId| written.remove(id).unwrap_or_default();
         let settled = Settled {

@@ -38,7 +38,7 @@ use crate::error::RegistryError;
 use crate::ledger::{RunId, RunKind};
 use crate::registry::{CandidateQuery, Registry};
 use crate::seeder::TokenSeeder;
-use crate::sink::CallbackSink;
+use crate::sink::{CallbackSink, SinkRun};
 use batch::BatchContext;
 use hooks::Halt;
 use pass::Pass;
@@ -151,8 +151,8 @@ impl Engine {
     ) -> RunEnd {
         let started = tokio::time::Instant::now();
         let mut report = RunReport::default();
-        let delivery = match self.sink.delivery().await {
-            Ok(delivery) => Arc::new(delivery),
+        let SinkRun { delivery, results } = match self.sink.open_run().await {
+            Ok(run) => run,
             Err(e) => {
                 return RunEnd {
                     report,
@@ -163,9 +163,9 @@ impl Engine {
         let ctx = Arc::new(BatchContext {
             registry: self.registry.clone(),
             seeder: self.seeder.clone(),
-            sink: self.sink.clone(),
+            results,
             settings: self.settings.clone(),
-            delivery,
+            delivery: Arc::new(delivery),
             observer,
             halt: Halt::new(hooks, self.settings.max_consecutive_submit_failures),
         });
@@ -185,7 +185,10 @@ impl Engine {
             }
             pass.finish(&mut report, error.is_none()).await;
         }
-        report.absorb(self.sink.delivery_problems().await);
+        match ctx.results.take_problems().await {
+            Ok(problems) => report.absorb(problems),
+            Err(e) => tracing::warn!("the run's delivery problems could not be read: {e}"),
+        }
         report.stopped = ctx.halt.reason();
         report.seconds = started.elapsed().as_secs_f64();
         ctx.halt.finish(&report);

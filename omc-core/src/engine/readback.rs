@@ -5,7 +5,6 @@ use super::batch::{BatchContext, deadline_after, passed};
 use super::report::BatchOutcome;
 use crate::registry::RegistrantId;
 use crate::seeder::{RequestId, RequestStatus};
-use crate::sink::ResultPath;
 use std::collections::BTreeSet;
 use tokio::time::sleep;
 
@@ -115,9 +114,13 @@ async fn read_part(
                 .collect();
             // A receiving sink knows which of these tokens it stored; the rest were stored by
             // someone else since the batch was submitted.
-            match ctx.sink.stored(&held).await {
-                None => found.tokenised.extend(held),
-                Some(ours) => {
+            match ctx.results.stored_here(&held).await {
+                Ok(None) => found.tokenised.extend(held),
+                Err(e) => {
+                    tracing::debug!("asking the sink which tokens it stored failed: {e}");
+                    found.tokenised.extend(held);
+                }
+                Ok(Some(ours)) => {
                     for id in held {
                         if ours.contains(&id) {
                             found.tokenised.push(id);
@@ -130,13 +133,16 @@ async fn read_part(
         }
         Err(e) => tracing::debug!("reading tokens back failed: {e}"),
     }
-    if ctx.sink.result_path() == ResultPath::Received {
-        let left: Vec<_> = part
-            .iter()
-            .filter(|id| remaining.contains(id))
-            .copied()
-            .collect();
-        if let Ok(failures) = ctx.sink.failures(&left).await {
+    let left: Vec<_> = part
+        .iter()
+        .filter(|id| remaining.contains(id))
+        .copied()
+        .collect();
+    if left.is_empty() {
+        return;
+    }
+    match ctx.results.failures(&left).await {
+        Ok(failures) => {
             for (id, failure) in failures {
                 if remaining.remove(&id) {
                     *outcome.failed.entry(failure.code.clone()).or_default() += 1;
@@ -144,5 +150,6 @@ async fn read_part(
                 }
             }
         }
+        Err(e) => tracing::debug!("reading failures from the sink failed: {e}"),
     }
 }

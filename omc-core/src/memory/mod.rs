@@ -1,7 +1,8 @@
 //! In-memory implementations of the three traits, for embedders' tests and OMC's own.
 //!
-//! [`MemorySeeder`] turns VIDs into tokens as MTS's `mts-mock` does and delivers each result to
-//! a [`MemorySink`], which stores tokens through any [`Registry`](crate::Registry) — typically a
+//! [`MemorySeeder`] turns VIDs into tokens as MTS's `mts-mock` does and calls back a
+//! [`MemorySink`], whose [`CallbackReceiver`](crate::CallbackReceiver) (the self-hosted sink's
+//! own receiving code) stores tokens through any [`Registry`](crate::Registry) — typically a
 //! [`MemoryRegistry`]. Together they run the whole engine without a network.
 
 mod record;
@@ -11,4 +12,4 @@ mod sink;
 
 pub use registry::MemoryRegistry;
 pub use seeder::{MemorySeeder, SubmittedRequest};
-pub use sink::{MemorySink, ReceiveReport};
+pub use sink::MemorySink;

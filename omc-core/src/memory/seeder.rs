@@ -1,4 +1,4 @@
-//! [`MemorySeeder`]: MTS's `mts-mock` in process, delivering to a [`MemorySink`].
+//! [`MemorySeeder`]: MTS's `mts-mock` in process, calling back a [`MemorySink`].
 
 use super::sink::MemorySink;
 use crate::error::SeederError;
@@ -23,7 +23,9 @@ pub struct SubmittedRequest {
 }
 
 /// A token seeder in process: applies MTS's per-record rules, derives tokens as `mts-mock`
-/// does, and delivers every result to its [`MemorySink`] before answering.
+/// does, and calls back its [`MemorySink`] with every result through the submission's
+/// delivery (its bearer secret, bulk or one per record) before answering. Like MTS, it ignores
+/// the answers to its callbacks.
 ///
 /// Test knobs: [`fail_next`](Self::fail_next) scripts submission errors, and
 /// [`lose_deliveries`](Self::lose_deliveries) drops results as a lost callback would.
@@ -144,7 +146,7 @@ impl TokenSeeder for MemorySeeder {
     async fn submit(
         &self,
         request: &SeedRequest,
-        _delivery: &Delivery,
+        delivery: &Delivery,
     ) -> Result<RequestId, SeederError> {
         let (id, lose, lost) = {
             let mut state = self.lock();
@@ -177,13 +179,7 @@ impl TokenSeeder for MemorySeeder {
                 .filter(|r| !lost.contains(&r.registrant))
                 .cloned()
                 .collect();
-            self.sink
-                .receive(&delivered)
-                .await
-                .map_err(|e| SeederError::Uncertain {
-                    message: "the in-memory sink failed to store results".into(),
-                    source: Some(Box::new(e)),
-                })?;
+            self.sink.receive(delivery, &delivered).await;
         }
         let mut state = self.lock();
         let status = if any_failed {

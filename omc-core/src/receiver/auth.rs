@@ -1,5 +1,6 @@
-//! How the receiver authenticates MTS: per-run bearer secrets (`staticBearer`) and Odoo-style
-//! sessions (`odoo`), with secrets kept only as SHA3-256 digests and compared in constant time.
+//! How the receiver authenticates MTS: a bearer secret per open run (`staticBearer`) and
+//! Odoo-style sessions (`odoo`), with secrets kept only as SHA3-256 digests and compared in
+//! constant time.
 
 use secrecy::{ExposeSecret, SecretString};
 use sha3::{Digest, Sha3_256};
@@ -11,10 +12,6 @@ use tokio::time::Instant;
 
 /// A SHA3-256 digest.
 type Digest32 = [u8; 32];
-
-/// How many bearer secrets stay valid: the current run's and the one before (whose late
-/// callbacks may arrive after the next run started).
-const BEARER_GENERATIONS: usize = 2;
 
 /// Random bytes from the operating system's CSPRNG.
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
@@ -113,9 +110,18 @@ struct Session {
     expires: Instant,
 }
 
-/// The receiver's credentials: bearer digests, users, open sessions.
+/// Who a callback's credentials say it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// The bearer secret of this open run.
+    Run(u64),
+    /// An Odoo-style session: any open run that expects the registrants.
+    Session,
+}
+
+/// The receiver's credentials: each open run's bearer digest, users, open sessions.
 pub(crate) struct Auth {
-    bearers: Vec<Digest32>,
+    bearers: Vec<(u64, Digest32)>,
     users: Vec<User>,
     sessions: HashMap<Digest32, Session>,
     ttl: Duration,
@@ -144,13 +150,17 @@ impl Auth {
         }
     }
 
-    /// A new random bearer secret; the one before stays valid, older ones are dropped.
-    pub(crate) fn rotate_bearer(&mut self) -> SecretString {
+    /// A new random bearer secret for the run `run`, valid until [`retire`](Self::retire).
+    pub(crate) fn add_bearer(&mut self, run: u64) -> SecretString {
         let secret = hex(&random_bytes::<32>());
         self.bearers
-            .insert(0, digest(&[b"bearer", secret.as_bytes()]));
-        self.bearers.truncate(BEARER_GENERATIONS);
+            .push((run, digest(&[b"bearer", secret.as_bytes()])));
         SecretString::from(secret)
+    }
+
+    /// The run `run`'s bearer secret stops working.
+    pub(crate) fn retire(&mut self, run: u64) {
+        self.bearers.retain(|(r, _)| *r != run);
     }
 
     pub(crate) fn add_user(&mut self, database: &str, login: &str, password: &SecretString) {
@@ -208,20 +218,24 @@ impl Auth {
         self.sessions.values().filter(|s| s.expires > now).count()
     }
 
-    /// Checks a callback's credentials: a bearer token, or a session cookie.
+    /// Checks a callback's credentials: a bearer token (whose run is the caller), or a
+    /// session cookie.
     pub(crate) fn check(
         &self,
         bearer: Option<&str>,
         session: Option<&str>,
-    ) -> Result<(), AuthRefusal> {
+    ) -> Result<Caller, AuthRefusal> {
         if let Some(token) = bearer {
             let given = digest(&[b"bearer", token.as_bytes()]);
-            let mut ok = false;
-            for known in &self.bearers {
-                ok |= constant_time_eq(&given, known);
+            // Every digest is compared, so the time taken does not tell which matched.
+            let mut found = None;
+            for (run, known) in &self.bearers {
+                if constant_time_eq(&given, known) {
+                    found = Some(*run);
+                }
             }
-            if ok {
-                return Ok(());
+            if let Some(run) = found {
+                return Ok(Caller::Run(run));
             }
             if session.is_none() {
                 return Err(AuthRefusal::WrongBearer);
@@ -236,7 +250,7 @@ impl Auth {
         {
             None => Err(AuthRefusal::UnknownSession),
             Some(s) if s.expires <= Instant::now() => Err(AuthRefusal::ExpiredSession),
-            Some(_) => Ok(()),
+            Some(_) => Ok(Caller::Session),
         }
     }
 }
@@ -256,19 +270,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn bearer_secrets_rotate_keeping_one_generation() {
+    async fn each_run_has_its_bearer_secret_until_it_is_retired() {
         let mut auth = Auth::new(Duration::from_secs(60), 8);
-        let first = auth.rotate_bearer();
-        let second = auth.rotate_bearer();
+        let first = auth.add_bearer(1);
+        let second = auth.add_bearer(2);
+        let third = auth.add_bearer(3);
         assert_ne!(first.expose_secret(), second.expose_secret());
         assert_eq!(first.expose_secret().len(), 64);
-        assert!(auth.check(Some(first.expose_secret()), None).is_ok());
-        let third = auth.rotate_bearer();
-        assert!(auth.check(Some(third.expose_secret()), None).is_ok());
+        for (run, secret) in [(1, &first), (2, &second), (3, &third)] {
+            assert_eq!(
+                auth.check(Some(secret.expose_secret()), None),
+                Ok(Caller::Run(run)),
+                "every open run's secret works, whatever was added after it"
+            );
+        }
+        auth.retire(2);
+        assert_eq!(
+            auth.check(Some(second.expose_secret()), None),
+            Err(AuthRefusal::WrongBearer),
+            "retired"
+        );
         assert_eq!(
             auth.check(Some(first.expose_secret()), None),
-            Err(AuthRefusal::WrongBearer),
-            "two generations only"
+            Ok(Caller::Run(1))
         );
         assert_eq!(auth.check(None, None), Err(AuthRefusal::NoCredentials));
     }
@@ -281,7 +305,7 @@ mod tests {
         assert!(auth.login("other", "mts", "pw").is_none());
         let s1 = auth.login("db", "mts", "pw").expect("logged in");
         assert_eq!(s1.len(), 40);
-        assert!(auth.check(None, Some(&s1)).is_ok());
+        assert_eq!(auth.check(None, Some(&s1)), Ok(Caller::Session));
         let s2 = auth.login("db", "mts", "pw").unwrap();
         let s3 = auth.login("db", "mts", "pw").unwrap();
         assert_eq!(auth.open_sessions(), 2, "bounded");

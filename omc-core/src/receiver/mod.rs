@@ -33,23 +33,25 @@ pub(crate) mod ids;
 pub mod payload;
 mod refusals;
 mod request;
+mod run;
 mod sink;
 mod throttle;
 
 pub use payload::{Malformed, PayloadLimits, output_format, parse_results};
 pub use request::{Authorized, BodyRefusal, CallbackRequest, CallbackResponse, RequestHead};
+pub use run::ReceiverRun;
 pub use sink::SelfHostedSink;
 pub use throttle::LoginThrottle;
 
 use crate::registry::{RegistrantId, Registry};
-use crate::sink::{DeliveryProblems, RecordFailure};
-use auth::{Auth, AuthRefusal};
-use ids::IdSet;
+use crate::sink::DeliveryProblems;
+use auth::{Auth, AuthRefusal, Caller};
 use refusals::RefusalLog;
 use request::Route;
+use run::RunState;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -102,16 +104,25 @@ const LOGIN_THROTTLED: &str = "login throttled: too many attempts";
 /// What the receiver remembers between callbacks (no personal data).
 #[derive(Default)]
 struct State {
-    /// Every registrant sent through this receiver's sink: a compact set (about 1 bit an id
-    /// for Odoo's dense ids), so that a replay long after its run is still recognised.
-    sent: IdSet,
-    /// Registrants whose token this receiver stored, until the engine has settled them: what
-    /// this connector's runs caused, as opposed to tokens others stored.
-    stored: BTreeSet<RegistrantId>,
+    /// The open runs, by key: what each expects, stored and heard.
+    runs: BTreeMap<u64, RunState>,
+    /// The key of the next run opened.
+    next_run: u64,
     /// Registrants with a store under way here, and how many.
     storing: BTreeMap<RegistrantId, u32>,
-    failures: BTreeMap<RegistrantId, RecordFailure>,
+    /// Every problem since they were last taken, whichever run it concerned.
     problems: DeliveryProblems,
+}
+
+impl State {
+    /// The open runs expecting `id`.
+    fn runs_expecting(&self, id: RegistrantId) -> Vec<u64> {
+        self.runs
+            .iter()
+            .filter(|(_, run)| run.expected.contains(id))
+            .map(|(key, _)| *key)
+            .collect()
+    }
 }
 
 /// Receives MTS's callbacks for the self-hosted sink. See the [module documentation](self).
@@ -124,7 +135,7 @@ pub struct CallbackReceiver {
     refusals: RefusalLog,
     /// Whether session cookies are marked `Secure` (the sink's public URL is https).
     secure_cookies: AtomicBool,
-    /// Woken when a store ends, for [`stored`](Self::stored) waiting on it.
+    /// Woken when a store ends, for [`ReceiverRun::stored`] waiting on it.
     stores_ended: tokio::sync::Notify,
 }
 
@@ -135,8 +146,15 @@ impl fmt::Debug for CallbackReceiver {
             .field("registry", &self.registry)
             .field("settings", &self.settings)
             .field("auth", &*lock(&self.auth))
-            .field("expected", &state.sent.len())
-            .field("failures", &state.failures.len())
+            .field("open_runs", &state.runs.len())
+            .field(
+                "expected",
+                &state.runs.values().map(|r| r.expected.len()).sum::<usize>(),
+            )
+            .field(
+                "failures",
+                &state.runs.values().map(|r| r.failures.len()).sum::<usize>(),
+            )
             .field(
                 "secure_cookies",
                 &self.secure_cookies.load(Ordering::Relaxed),
@@ -158,9 +176,9 @@ fn access_denied(id: Value, message: &str) -> Value {
 }
 
 impl CallbackReceiver {
-    /// A receiver storing tokens into `registry`. It accepts no caller until a bearer secret
-    /// is made ([`rotate_bearer`](Self::rotate_bearer)) or a user added
-    /// ([`add_user`](Self::add_user)).
+    /// A receiver storing tokens into `registry`. It accepts no caller until a run is opened
+    /// ([`open_run`](Self::open_run), which makes the run's bearer secret) or a user added
+    /// ([`add_user`](Self::add_user)), and no result until a run expects it.
     pub fn new(registry: Arc<dyn Registry>, settings: ReceiverSettings) -> Self {
         Self {
             auth: Mutex::new(Auth::new(settings.session_ttl, settings.max_sessions)),
@@ -186,10 +204,27 @@ impl CallbackReceiver {
             .store(public_url.scheme() == "https", Ordering::Relaxed);
     }
 
-    /// A new random bearer secret (256 bits from the OS generator) for a run's callbacks. The
-    /// previous one stays valid (late callbacks of the previous run); older ones stop working.
-    pub fn rotate_bearer(&self) -> SecretString {
-        lock(&self.auth).rotate_bearer()
+    /// Opens a run: a new random bearer secret (256 bits from the OS generator) for its
+    /// callbacks, and an empty set of registrants it expects results for. Runs open at once
+    /// each keep their own; dropping the handle retires the run's secret and everything the
+    /// receiver holds for it.
+    pub fn open_run(self: &Arc<Self>) -> ReceiverRun {
+        let key = {
+            let mut state = lock(&self.state);
+            let key = state.next_run;
+            state.next_run += 1;
+            state.runs.insert(key, RunState::default());
+            key
+        };
+        let bearer = lock(&self.auth).add_bearer(key);
+        ReceiverRun::new(self.clone(), key, bearer)
+    }
+
+    /// Forgets the run `key`: its bearer secret stops working, its expected registrants,
+    /// failures and problems are dropped.
+    fn close_run(&self, key: u64) {
+        lock(&self.auth).retire(key);
+        lock(&self.state).runs.remove(&key);
     }
 
     /// A user MTS may log in as with auth type `odoo`; only a salted digest of the password is
@@ -203,63 +238,22 @@ impl CallbackReceiver {
         lock(&self.auth).open_sessions()
     }
 
-    /// Accepts results for these registrants from now on (the connector is sending them).
-    pub fn expect(&self, ids: &[RegistrantId]) {
-        let mut state = lock(&self.state);
-        for id in ids {
-            state.sent.insert(*id);
-        }
-    }
-
-    /// Forgets the failures recorded for these registrants: the connector has read them into
-    /// its report. Keeps what the receiver holds per registrant bounded by the batches in
-    /// flight; results for them are still accepted afterwards (a replay is answered as stored).
-    pub fn settle(&self, ids: &[RegistrantId]) {
-        let mut state = lock(&self.state);
-        for id in ids {
-            state.failures.remove(id);
-            state.stored.remove(id);
-        }
-    }
-
-    /// How many failures the receiver holds, not yet read by the connector.
+    /// How many failures the open runs hold, not yet settled by the engine.
     pub fn held_failures(&self) -> usize {
-        lock(&self.state).failures.len()
-    }
-
-    /// How many registrants the receiver accepts results for.
-    pub fn expected(&self) -> usize {
-        lock(&self.state).sent.len()
-    }
-
-    /// The failures recorded for the given registrants, with MTS's code and message.
-    pub fn failures(&self, ids: &[RegistrantId]) -> BTreeMap<RegistrantId, RecordFailure> {
         let state = lock(&self.state);
-        ids.iter()
-            .filter_map(|id| Some((*id, state.failures.get(id)?.clone())))
-            .collect()
+        state.runs.values().map(|r| r.failures.len()).sum()
     }
 
-    /// Of `ids`, the registrants whose token this receiver stored. Waits for the stores of
-    /// them under way here to end, so that a token read back while this receiver was still
-    /// storing it is counted by the store that wrote it, and by no other.
-    pub async fn stored(&self, ids: &[RegistrantId]) -> BTreeSet<RegistrantId> {
-        loop {
-            let ended = self.stores_ended.notified();
-            tokio::pin!(ended);
-            ended.as_mut().enable();
-            {
-                let state = lock(&self.state);
-                if !ids.iter().any(|id| state.storing.contains_key(id)) {
-                    return ids
-                        .iter()
-                        .filter(|id| state.stored.contains(id))
-                        .copied()
-                        .collect();
-                }
-            }
-            ended.await;
-        }
+    /// How many registrants the open runs accept results for (a registrant two runs expect
+    /// counts twice).
+    pub fn expected(&self) -> usize {
+        let state = lock(&self.state);
+        state.runs.values().map(|r| r.expected.len()).sum()
+    }
+
+    /// How many runs are open.
+    pub fn open_runs(&self) -> usize {
+        lock(&self.state).runs.len()
     }
 
     /// Marks registrants as being stored here.
@@ -271,8 +265,14 @@ impl CallbackReceiver {
     }
 
     /// After a store: the claimed registrants are no longer being stored; those it stored are
-    /// recorded.
-    fn release(&self, claimed: &[RegistrantId], stored: &[RegistrantId]) {
+    /// recorded as stored by the runs `targets` names for them (runs closed meanwhile are
+    /// skipped).
+    fn release(
+        &self,
+        claimed: &[RegistrantId],
+        stored: &[RegistrantId],
+        targets: &BTreeMap<RegistrantId, Vec<u64>>,
+    ) {
         {
             let mut state = lock(&self.state);
             for id in claimed {
@@ -283,21 +283,36 @@ impl CallbackReceiver {
                     }
                 }
             }
-            state.stored.extend(stored.iter().copied());
+            for id in stored {
+                for key in targets.get(id).into_iter().flatten() {
+                    if let Some(run) = state.runs.get_mut(key) {
+                        run.stored.insert(*id);
+                    }
+                }
+            }
         }
         self.stores_ended.notify_waiters();
     }
 
-    /// The problems seen since the last call, draining them.
+    /// Takes every problem seen since the last call, whichever run it concerned (each run
+    /// takes its own through [`ReceiverRun::take_problems`]).
     pub fn take_problems(&self) -> DeliveryProblems {
         std::mem::take(&mut lock(&self.state).problems)
     }
 
     /// Counts a refusal by its reason, and logs it; `results` is how many results the body
-    /// carried (0 when it was not read).
-    fn refuse(&self, reason: &str, results: usize) {
+    /// carried (0 when it was not read). It counts for the run `run` when the caller is known
+    /// to be that run's, else for every open run (a refusal before the caller is known may
+    /// concern any of them).
+    fn refuse(&self, reason: &str, results: usize, run: Option<u64>) {
         let count = {
             let mut state = lock(&self.state);
+            let state = &mut *state;
+            for (key, open) in &mut state.runs {
+                if run.is_none_or(|r| r == *key) {
+                    *open.problems.refused.entry(reason.to_owned()).or_default() += 1;
+                }
+            }
             let count = state.problems.refused.entry(reason.to_owned()).or_default();
             *count += 1;
             *count
@@ -325,30 +340,33 @@ impl CallbackReceiver {
         if path == self.settings.callback_path {
             let method = head.method.to_ascii_uppercase();
             if !matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "GET") {
-                self.refuse("method not allowed", 0);
+                self.refuse("method not allowed", 0, None);
                 return Err(CallbackResponse::refused(405, "method not allowed", method));
             }
             let checked = lock(&self.auth).check(head.bearer(), head.session());
-            if let Err(refusal) = checked {
-                self.refuse(refusal.reason(), 0);
-                let status = if refusal == AuthRefusal::NoCredentials {
-                    401
-                } else {
-                    403
-                };
-                return Err(CallbackResponse::refused(
-                    status,
-                    "unauthenticated",
-                    refusal.reason().into(),
-                ));
-            }
+            let caller = match checked {
+                Ok(caller) => caller,
+                Err(refusal) => {
+                    self.refuse(refusal.reason(), 0, None);
+                    let status = if refusal == AuthRefusal::NoCredentials {
+                        401
+                    } else {
+                        403
+                    };
+                    return Err(CallbackResponse::refused(
+                        status,
+                        "unauthenticated",
+                        refusal.reason().into(),
+                    ));
+                }
+            };
             Ok(Authorized {
-                route: Route::Callback,
+                route: Route::Callback { caller },
                 max_body_bytes: self.settings.limits.max_bytes,
             })
         } else if path == self.settings.login_path {
             if let Some(wait) = self.throttle.address_locked(head.peer) {
-                self.refuse(LOGIN_THROTTLED, 0);
+                self.refuse(LOGIN_THROTTLED, 0, None);
                 return Err(Self::throttled(Value::Null, wait));
             }
             Ok(Authorized {
@@ -379,7 +397,7 @@ impl CallbackReceiver {
             return self.refuse_body(authorized, BodyRefusal::TooLarge);
         }
         match authorized.route {
-            Route::Callback => self.callback(body).await,
+            Route::Callback { caller } => self.callback(body, caller).await,
             Route::Login { peer } => self.login(body, peer),
         }
     }
@@ -388,8 +406,14 @@ impl CallbackReceiver {
     /// and logged like any other.
     pub fn refuse_body(&self, authorized: Authorized, refusal: BodyRefusal) -> CallbackResponse {
         let limit = authorized.max_body_bytes;
+        let run = match authorized.route {
+            Route::Callback {
+                caller: Caller::Run(run),
+            } => Some(run),
+            _ => None,
+        };
         let (status, reason, counted) = match (refusal, authorized.route) {
-            (BodyRefusal::TooLarge, Route::Callback) => {
+            (BodyRefusal::TooLarge, Route::Callback { .. }) => {
                 (413, "body too large", "malformed: body too large")
             }
             (BodyRefusal::TooLarge, Route::Login { .. }) => {
@@ -398,7 +422,7 @@ impl CallbackReceiver {
             (BodyRefusal::TimedOut, _) => (408, "body timed out", "body not received in time"),
             (BodyRefusal::Broken, _) => (400, "body cut off", "body cut off or badly framed"),
         };
-        self.refuse(counted, 0);
+        self.refuse(counted, 0, run);
         let detail = match refusal {
             BodyRefusal::TooLarge => format!("the body is larger than the limit of {limit} bytes"),
             BodyRefusal::TimedOut | BodyRefusal::Broken => counted.into(),
@@ -433,13 +457,13 @@ impl CallbackReceiver {
         };
         let key = auth::login_key(text("db"), text("login"));
         if let Err(wait) = self.throttle.admit(&key, peer) {
-            self.refuse(LOGIN_THROTTLED, 0);
+            self.refuse(LOGIN_THROTTLED, 0, None);
             return Self::throttled(id, wait);
         }
         let session = lock(&self.auth).login(text("db"), text("login"), text("password"));
         self.throttle.record(&key, peer, session.is_some());
         let Some(session) = session else {
-            self.refuse("login refused: wrong database, login or password", 0);
+            self.refuse("login refused: wrong database, login or password", 0, None);
             return CallbackResponse::json(200, access_denied(id, "Access Denied"));
         };
         let mut response = CallbackResponse::json(

@@ -2,6 +2,7 @@
 //! path, headers, the caller's address), decided on before any of the body is read, then the
 //! body of a request the head admitted.
 
+use super::auth::Caller;
 use serde_json::{Value, json};
 use std::fmt;
 use std::net::IpAddr;
@@ -136,7 +137,7 @@ pub struct Authorized {
 impl fmt::Debug for Authorized {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let route = match self.route {
-            Route::Callback => "callback",
+            Route::Callback { .. } => "callback",
             Route::Login { .. } => "login",
         };
         f.debug_struct("Authorized")
@@ -158,7 +159,7 @@ impl Authorized {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Route {
     /// The callback path, its caller authenticated.
-    Callback,
+    Callback { caller: Caller },
     /// The login path (its credentials are in the body).
     Login { peer: Option<IpAddr> },
 }

@@ -2,14 +2,9 @@
 
 use super::{CallbackReceiver, payload};
 use crate::error::SinkError;
-use crate::registry::RegistrantId;
-use crate::sink::{
-    CallbackAuth, CallbackSink, Delivery, DeliveryProblems, Headers, HttpMethod, RecordFailure,
-    ResultPath, redact_url,
-};
+use crate::sink::{CallbackAuth, CallbackSink, Delivery, Headers, HttpMethod, SinkRun, redact_url};
 use async_trait::async_trait;
 use secrecy::SecretString;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 use url::Url;
@@ -23,14 +18,16 @@ enum Auth {
     },
 }
 
-/// A [`CallbackSink`] with [`ResultPath::Received`]: MTS calls back a [`CallbackReceiver`]
-/// mounted by the embedding service, which stores the tokens itself.
+/// A [`CallbackSink`] whose results are received: MTS calls back a [`CallbackReceiver`] mounted
+/// by the embedding service, which stores the tokens itself.
 ///
 /// MTS is given the receiver's public URL (the address it is reached at, which behind a proxy
 /// is not the address the server binds). Defaults: bulk delivery (one callback per request),
-/// POST, a 10 s timeout, and auth type `staticBearer` with a new random secret for every run
-/// ([`CallbackSink::delivery`] rotates it). [`with_odoo_auth`](Self::with_odoo_auth) switches
-/// to auth type `odoo`, so a connector configured that way works unchanged.
+/// POST, a 10 s timeout, and auth type `staticBearer` with a random secret of each run's own
+/// ([`CallbackSink::open_run`] opens a [`ReceiverRun`](super::ReceiverRun), whose drop retires
+/// it): runs sharing the sink never revoke each other's secret.
+/// [`with_odoo_auth`](Self::with_odoo_auth) switches to auth type `odoo`, so a connector
+/// configured that way works unchanged.
 pub struct SelfHostedSink {
     receiver: Arc<CallbackReceiver>,
     public_url: Url,
@@ -137,59 +134,38 @@ impl SelfHostedSink {
 
 #[async_trait]
 impl CallbackSink for SelfHostedSink {
-    async fn delivery(&self) -> Result<Delivery, SinkError> {
+    async fn open_run(&self) -> Result<SinkRun, SinkError> {
         let settings = self.receiver.settings();
+        let url = self.url(&settings.callback_path)?;
+        let login_url = self.url(&settings.login_path)?;
+        let run = self.receiver.open_run();
         let auth = match &self.auth {
             Auth::Bearer => CallbackAuth::StaticBearer {
-                token: self.receiver.rotate_bearer(),
+                token: run.bearer().clone(),
             },
             Auth::Odoo {
                 database,
                 login,
                 password,
             } => CallbackAuth::Odoo {
-                auth_url: self.url(&settings.login_path)?,
+                auth_url: login_url,
                 database: database.clone(),
                 username: login.clone(),
                 password: password.clone(),
                 extra_headers: Headers::new(),
             },
         };
-        Ok(Delivery {
-            url: self.url(&settings.callback_path)?,
-            http_method: self.http_method,
-            timeout_seconds: self.timeout_seconds,
-            call_in_bulk: self.bulk,
-            output_format: Some(payload::output_format()),
-            extra_headers: self.extra_headers.clone(),
-            auth,
+        Ok(SinkRun {
+            delivery: Delivery {
+                url,
+                http_method: self.http_method,
+                timeout_seconds: self.timeout_seconds,
+                call_in_bulk: self.bulk,
+                output_format: Some(payload::output_format()),
+                extra_headers: self.extra_headers.clone(),
+                auth,
+            },
+            results: Box::new(run),
         })
-    }
-
-    fn result_path(&self) -> ResultPath {
-        ResultPath::Received
-    }
-
-    async fn failures(
-        &self,
-        ids: &[RegistrantId],
-    ) -> Result<BTreeMap<RegistrantId, RecordFailure>, SinkError> {
-        Ok(self.receiver.failures(ids))
-    }
-
-    async fn expect_results(&self, ids: &[RegistrantId]) {
-        self.receiver.expect(ids);
-    }
-
-    async fn stored(&self, ids: &[RegistrantId]) -> Option<BTreeSet<RegistrantId>> {
-        Some(self.receiver.stored(ids).await)
-    }
-
-    async fn results_settled(&self, ids: &[RegistrantId]) {
-        self.receiver.settle(ids);
-    }
-
-    async fn delivery_problems(&self) -> DeliveryProblems {
-        self.receiver.take_problems()
     }
 }

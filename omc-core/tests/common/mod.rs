@@ -6,7 +6,7 @@
 use omc_core::IdTypes;
 use omc_core::fixture::synthetic;
 use omc_core::memory::MemoryRegistry;
-use omc_core::receiver::{CallbackReceiver, CallbackResponse, ReceiverSettings};
+use omc_core::receiver::{CallbackReceiver, CallbackResponse, ReceiverRun, ReceiverSettings};
 use omc_core::registry::RegistrantId;
 use secrecy::SecretString;
 use serde_json::json;
@@ -17,15 +17,18 @@ pub(crate) const PATH: &str = "/omc/callback";
 pub(crate) const LOGIN: &str = "/web/session/authenticate";
 pub(crate) const PASSWORD: &str = "the-right-password";
 
-pub(crate) fn receiver() -> Arc<CallbackReceiver> {
+/// A receiver over registrants 1 to 12 with the user `mts`, and an open run expecting 1 to 10
+/// (keep it: dropping it retires its bearer secret and what it expects).
+pub(crate) fn receiver() -> (Arc<CallbackReceiver>, ReceiverRun) {
     let registry = Arc::new(MemoryRegistry::with_seeds(
         IdTypes::default(),
         synthetic(12, 3).collect::<Vec<_>>(),
     ));
     let receiver = Arc::new(CallbackReceiver::new(registry, ReceiverSettings::default()));
     receiver.add_user("omc", "mts", &SecretString::from(PASSWORD));
-    receiver.expect(&(1..=10).map(RegistrantId).collect::<Vec<_>>());
-    receiver
+    let run = receiver.open_run();
+    run.expect(&(1..=10).map(RegistrantId).collect::<Vec<_>>());
+    (receiver, run)
 }
 
 pub(crate) fn login_body(login: &str, password: &str) -> String {
