@@ -81,10 +81,11 @@ fuzz_target!(|data: &[u8]| {
             IdTypes::default(),
             synthetic(12, 3).collect::<Vec<_>>(),
         ));
-        let receiver = CallbackReceiver::new(registry, ReceiverSettings::default());
+        let receiver = Arc::new(CallbackReceiver::new(registry, ReceiverSettings::default()));
         receiver.add_user("omc", "mts", &SecretString::from(PASSWORD));
-        receiver.expect(&(1..=10).map(RegistrantId).collect::<Vec<_>>());
-        let bearer = receiver.rotate_bearer();
+        let run = receiver.open_run();
+        run.expect(&(1..=10).map(RegistrantId).collect::<Vec<_>>());
+        let bearer = run.bearer().clone();
         let login = format!(
             r#"{{"jsonrpc": "2.0", "params": {{"db": "omc", "login": "mts", "password": "{PASSWORD}"}}}}"#
         );

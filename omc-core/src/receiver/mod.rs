@@ -8,12 +8,18 @@
 //! wrong credentials, a throttled address, a logout) or admits the request ([`Authorized`]),
 //! saying how much body to read at most; [`handle_body`](CallbackReceiver::handle_body) then
 //! takes that body. [`handle`](CallbackReceiver::handle) does both for a whole
-//! [`CallbackRequest`]. It serves three paths:
+//! [`CallbackRequest`].
+//!
+//! Each run opens a [`ReceiverRun`] ([`CallbackReceiver::open_run`]): a bearer secret of its
+//! own and the registrants it expects, kept until the handle is dropped, so runs open at once
+//! never revoke each other's secret. A callback carrying a run's bearer counts for that run; one
+//! of an Odoo-style session for every open run expecting its registrants. The receiver serves
+//! three paths:
 //!
 //! - the callback path (default `/omc/callback`), any of MTS's methods (POST, PUT, PATCH, GET
 //!   with a JSON body): authenticates the caller, parses one result or a bulk list (the shape
-//!   [`payload::output_format`] makes MTS produce), refuses results for registrants this
-//!   connector did not send, stores each token (idempotent: a replay answers "already stored";
+//!   [`payload::output_format`] makes MTS produce), refuses results for registrants the
+//!   caller's run (for a session: every open run) did not send, stores each token (idempotent: a replay answers "already stored";
 //!   a different token is a conflict, never overwritten), records MTS's code and message for
 //!   each failure, and reports registrants that share a token as a duplicate group;
 //! - `/web/session/authenticate` and `/web/session/logout`, Odoo-compatible, for MTS's
@@ -24,8 +30,9 @@
 //!
 //! Every refusal changes nothing, is logged as it happens (`warn`, its reason and counts, never
 //! personal data or credentials; past 20 lines a second the lines are dropped and counted on
-//! the next one) and is counted by reason; [`SelfHostedSink`] hands the counts to the engine,
-//! which puts them in the run report.
+//! the next one) and is counted by reason: for the caller's run once the caller is known, for
+//! every open run before (a wrong bearer may be any run's); each run takes its own
+//! ([`ReceiverRun::take_problems`]) and the engine puts them in the run report.
 
 mod auth;
 mod callback;
