@@ -5,14 +5,14 @@
 //! docs/PERFORMANCE.md.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use omc::fixture::synthetic;
 use omc::memory::MemoryRegistry;
 use omc::receiver::{
     CallbackReceiver, CallbackRequest, PayloadLimits, ReceiverSettings, SelfHostedSink,
     parse_results,
 };
 use omc::rules::{MandatoryFields, build_authdata, mts_verdict};
-use omc::token::mock_token;
+use omc::testing::mock_token;
+use omc::testing::synthetic;
 use omc::{
     CallbackSink, Candidate, CandidateQuery, Domain, IdTypes, Mapping, RegistrantId, Registry,
     SeedRequest, Token,

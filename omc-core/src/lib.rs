@@ -10,7 +10,9 @@
 //! - the self-hosted callback receiver and its sink ([`receiver`]), framework-free, for services
 //!   that want MTS to call them;
 //! - in-memory implementations of the three traits for embedders' tests ([`memory`]), and, behind
-//!   the `conformance` feature, the conformance suites every implementation must pass.
+//!   the `conformance` feature, the conformance suites every implementation must pass; behind
+//!   the `testing` feature, synthetic registrants and `mts-mock`'s tokens for tests
+//!   (`testing`).
 //!
 //! Personal data (names, VIDs, tokens, birthdates) lives in the newtypes of [`pii`], whose `Debug`
 //! never shows it.
@@ -25,7 +27,6 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod error;
-pub mod fixture;
 pub mod idcheck;
 pub mod jq;
 pub mod ledger;
@@ -38,11 +39,13 @@ pub mod runs;
 pub mod seeder;
 pub mod sink;
 pub mod time;
-pub mod token;
 
 #[cfg(feature = "conformance")]
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 /// The attribute OMC's traits are declared with, and their implementations must carry
 /// (`#[omc_core::async_trait]`).

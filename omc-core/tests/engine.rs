@@ -5,10 +5,11 @@ use omc_core::engine::{
     CALLBACKS_FAILED, CALLBACKS_NOT_ARRIVING, EngineError, EngineSettings, Progress, RunHooks,
     Selection, WaitPolicy,
 };
-use omc_core::fixture::{RegistrantSeed, synthetic};
+use omc_core::memory::RegistrantSeed;
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
-use omc_core::token::mock_token;
+use omc_core::testing::mock_token;
+use omc_core::testing::synthetic;
 use omc_core::{Delivery, Engine, IdTypes, RegistrantId, Registry, RunReport, SeederError};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -87,7 +88,7 @@ async fn a_second_run_sends_nothing_already_tokenised() {
 }
 
 fn with(id: i64, patch: Value) -> RegistrantSeed {
-    let mut seed = omc_core::fixture::synthetic_one(id, 3);
+    let mut seed = omc_core::testing::synthetic_one(id, 3);
     for (k, v) in patch.as_object().unwrap() {
         seed.fields.expose_mut().insert(k.clone(), v.clone());
     }

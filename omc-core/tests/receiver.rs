@@ -1,9 +1,11 @@
 //! The self-hosted callback receiver with the in-memory registry: the malformed-body table,
 //! replays and conflicts, duplicate groups, authentication, and the engine's report.
 
-use omc_core::fixture::{RegistrantSeed, synthetic};
+use omc_core::memory::RegistrantSeed;
+
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::receiver::{CallbackReceiver, CallbackRequest, ReceiverSettings};
+use omc_core::testing::synthetic;
 use omc_core::{
     CallbackSink, Engine, EngineSettings, IdTypes, RegistrantId, Registry, SelfHostedSink, Token,
 };

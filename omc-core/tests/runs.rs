@@ -4,13 +4,14 @@
 
 use async_trait::async_trait;
 use omc_core::engine::{CALLBACKS_NOT_ARRIVING, CANCELLED, EngineSettings, NO_RESULT, RunHooks};
-use omc_core::fixture::{RegistrantSeed, synthetic, synthetic_one};
 use omc_core::ledger::{LedgerError, MemoryLedger, RunKind, RunLedger, RunOutcome};
+use omc_core::memory::RegistrantSeed;
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::runs::{Import, RunRequest, RunSettings, Runner, parse_csv};
 use omc_core::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
+use omc_core::testing::mock_token;
+use omc_core::testing::{synthetic, synthetic_one};
 use omc_core::time::{ManualClock, Timestamp};
-use omc_core::token::mock_token;
 use omc_core::{Delivery, SeederError};
 use omc_core::{Domain, Engine, IdTypes, PersonalRecord, RegistrantId, RunReport, Vid};
 use serde_json::json;

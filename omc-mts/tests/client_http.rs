@@ -4,9 +4,9 @@ mod common;
 
 use common::{delivery, record, seed};
 use omc_core::engine::{EngineSettings, WaitPolicy};
-use omc_core::fixture::synthetic;
 use omc_core::memory::{MemoryRegistry, MemorySink};
 use omc_core::sink::CallbackAuth;
+use omc_core::testing::synthetic;
 use omc_core::{Engine, IdTypes};
 use omc_core::{RequestId, RequestStatus, SeederError, TokenSeeder};
 use omc_mts::{MtsClient, RetryPolicy, TimeoutPolicy};

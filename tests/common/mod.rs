@@ -11,7 +11,7 @@ pub(crate) mod stage;
 
 use omc::IdTypes;
 use omc::engine::WaitPolicy;
-use omc::fixture::RegistrantSeed;
+use omc::memory::RegistrantSeed;
 use omc::mts::emulator::{MtsEmulator, RunningMts};
 use omc::odoo::OdooRegistry;
 use omc::odoo::emulator::{OdooEmulator, RunningOdoo};

@@ -21,6 +21,9 @@ pub use load::{ENV_PREFIX, Format, overlay_env, parse_text};
 pub use openg2p::{CALLBACK_PASSWORD_VAR, ImportReport, ODOO_PASSWORD_VAR, import_openg2p};
 pub use problems::{ConfigError, Problem};
 pub use secret::{Environment, SecretSource};
+// Public as `testing::sample_result`.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
 pub use validate::sample_result;
 
 use crate::domain::Domain;

@@ -773,7 +773,8 @@ fn read_headers(
     headers
 }
 
-/// A sample MTS result, as the output format receives it.
+/// A sample MTS result, as the output format receives it (public as `testing::sample_result`).
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub fn sample_result(processed: bool) -> Value {
     json!({
         "input": {"id": 42, "vid": "4918350000000001", "given_name": "Sample", "family_name": "Person"},

@@ -13,7 +13,7 @@ use crate::pii::{PersonalRecord, Token, Vid};
 use crate::rules::{MandatoryFields, MtsField, REGISTRANT_KEY, VID_MISSING};
 use crate::seeder::{Mapping, RequestId, RequestStatus, SeedRequest, TokenSeeder};
 use crate::sink::{Delivery, RecordStatus, SeedResult};
-use crate::token::mock_token;
+use crate::testing::mock_token;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -1,5 +1,6 @@
 //! [`MemorySeeder`]: MTS's `mts-mock` in process, delivering to a [`MemorySink`].
 
+use super::mts_mock::mock_token;
 use super::sink::MemorySink;
 use crate::error::SeederError;
 use crate::pii::Vid;
@@ -7,7 +8,6 @@ use crate::registry::RegistrantId;
 use crate::rules::{self, MandatoryFields, REGISTRANT_KEY};
 use crate::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
 use crate::sink::{Delivery, RecordStatus, SeedResult};
-use crate::token::mock_token;
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
