@@ -5,12 +5,13 @@
 //! docs/PERFORMANCE.md.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use omc::authdata::build_authdata;
 use omc::memory::MemoryRegistry;
+use omc::mts_rules::{MandatoryFields, mts_verdict};
 use omc::receiver::{
     CallbackReceiver, CallbackRequest, PayloadLimits, ReceiverSettings, SelfHostedSink,
     parse_results,
 };
-use omc::rules::{MandatoryFields, build_authdata, mts_verdict};
 use omc::testing::mock_token;
 use omc::testing::synthetic;
 use omc::{

@@ -23,6 +23,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod authdata;
 pub mod config;
 pub mod domain;
 pub mod engine;
@@ -31,10 +32,10 @@ pub mod idcheck;
 pub mod jq;
 pub mod ledger;
 pub mod memory;
+pub mod mts_rules;
 pub mod pii;
 pub mod receiver;
 pub mod registry;
-pub mod rules;
 pub mod runs;
 pub mod seeder;
 pub mod sink;

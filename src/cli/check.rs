@@ -3,9 +3,10 @@
 
 use super::load;
 use omc_core::Candidate;
+use omc_core::authdata::build_authdata;
 use omc_core::config::{self, JobType};
 use omc_core::jq::{Output, Program};
-use omc_core::rules::{build_authdata, mts_verdict};
+use omc_core::mts_rules::mts_verdict;
 use omc_core::sink::redact_url;
 use omc_core::testing::{sample_result, synthetic_one};
 use serde_json::Value;

@@ -29,8 +29,8 @@ pub use secret::{Environment, SecretSource};
 pub use validate::sample_result;
 
 use crate::domain::Domain;
+use crate::mts_rules::MandatoryFields;
 use crate::registry::IdTypes;
-use crate::rules::MandatoryFields;
 use crate::runs::RunSettings;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod, redact_url};

@@ -10,8 +10,8 @@ use super::{
 };
 use crate::domain::{Domain, FieldModel};
 use crate::jq::{Output, Program};
+use crate::mts_rules::{MandatoryFields, MtsField};
 use crate::registry::IdTypes;
-use crate::rules::{MandatoryFields, MtsField};
 use crate::runs::RunSettings;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod};

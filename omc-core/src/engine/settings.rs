@@ -2,8 +2,8 @@
 
 use crate::config::ConnectorConfig;
 use crate::domain::Domain;
+use crate::mts_rules::MandatoryFields;
 use crate::registry::IdTypes;
-use crate::rules::MandatoryFields;
 use crate::seeder::Mapping;
 use std::time::Duration;
 

@@ -28,7 +28,7 @@ mod store;
 mod validate;
 mod worker;
 
-use omc_core::rules::MandatoryFields;
+use omc_core::mts_rules::MandatoryFields;
 use omc_core::sink::redact_url;
 use omc_core::{PersonalRecord, RequestId};
 use std::fmt;
