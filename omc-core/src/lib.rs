@@ -29,6 +29,9 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod idcheck;
+// MTS's output formats run with jaq: shared with the MTS emulator and `omc config check`, not
+// part of the API.
+#[doc(hidden)]
 pub mod jq;
 pub mod ledger;
 pub mod memory;

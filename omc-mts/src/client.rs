@@ -97,7 +97,8 @@ impl MtsClient {
 
     /// The exact body [`submit`](TokenSeeder::submit) posts to `authtoken/json` for `request`
     /// with `delivery`, stamped with the current time: for benchmarks, and for checking what
-    /// would be sent. It holds personal data and secrets: never log it.
+    /// would be sent. It holds personal data and secrets: never log it. Not part of the API.
+    #[doc(hidden)]
     pub fn submission_body(&self, request: &SeedRequest, delivery: &Delivery) -> Vec<u8> {
         envelope::submission(&self.meta, request, delivery, SystemTime::now())
     }
