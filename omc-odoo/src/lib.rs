@@ -22,6 +22,7 @@
 mod callback_login;
 mod client;
 mod error;
+mod fields;
 mod openg2p;
 mod registry;
 mod sink;
