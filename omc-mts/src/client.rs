@@ -169,6 +169,29 @@ impl MtsClient {
         }
     }
 
+    /// The mapping keys MTS understands (`GET authtoken/authfields`), in MTS's order: the real
+    /// MTS answers `{"response": {"authfields": [...]}}` inside its envelope. A connection
+    /// error is [`SeederError::NotDelivered`]; an answer without a list of strings there is
+    /// [`SeederError::Protocol`].
+    pub async fn authfields(&self) -> Result<Vec<String>, SeederError> {
+        const CALL: &str = "GET authtoken/authfields";
+        let url = self.endpoint(&["authtoken", "authfields"]);
+        let sent = self.http.get(url).timeout(self.timeouts.base).send().await;
+        let response = read(CALL, sent.map_err(|e| error_map::transport(CALL, e))?).await?;
+        response
+            .get("authfields")
+            .and_then(Value::as_array)
+            .and_then(|fields| {
+                fields
+                    .iter()
+                    .map(|f| f.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| SeederError::Protocol {
+                message: format!("{CALL}: the answer has no list of authfields"),
+            })
+    }
+
     fn endpoint(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {

@@ -348,6 +348,41 @@ async fn ping_takes_mts_bare_string_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn authfields_reads_the_list_inside_mts_envelope() {
+    let envelope = |response: serde_json::Value| {
+        json!({"id": "mosip.token.seeder", "version": "1.1.0", "metadata": {},
+               "responsetime": "2026-11-27T14:01:57.805Z", "errors": null, "response": response})
+    };
+    let answers = [
+        (
+            200,
+            envelope(json!({"authfields": ["vid", "name", "gender"]})),
+            Some(vec!["vid", "name", "gender"]),
+        ),
+        (200, json!(["vid", "name"]), None),
+        (200, envelope(json!({"authfields": "vid"})), None),
+        (200, envelope(json!({"fields": ["vid"]})), None),
+        (404, json!({"detail": "Not Found"}), None),
+    ];
+    for (status, body, expected) in answers {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/mts/authtoken/authfields"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body.clone()))
+            .mount(&server)
+            .await;
+        let got = client(&format!("{}/v1/mts/", server.uri()))
+            .authfields()
+            .await;
+        match (got, expected) {
+            (Ok(fields), Some(expected)) => assert_eq!(fields, expected, "{status} {body}"),
+            (Err(SeederError::Protocol { .. }), None) => {}
+            (got, expected) => panic!("{status} {body}: {got:?}, expected {expected:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn connection_refused_is_not_delivered() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
