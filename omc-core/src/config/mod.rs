@@ -19,7 +19,7 @@ mod validate;
 mod write;
 
 pub use load::{ENV_PREFIX, Format, overlay_env, parse_text};
-pub use model_check::{ModelProblem, REGISTRANT_MODEL};
+pub use model_check::{ModelProblem, ModelSettings, REGISTRANT_MODEL};
 pub use openg2p::{CALLBACK_PASSWORD_VAR, ImportReport, ODOO_PASSWORD_VAR, import_openg2p};
 pub use problems::{ConfigError, Problem};
 pub use secret::{Environment, SecretSource};

@@ -4,7 +4,7 @@
 
 use super::ConnectorConfig;
 use super::problems::closest;
-use crate::domain::{FieldModel, ProblemKind};
+use crate::domain::{Domain, FieldModel, ProblemKind};
 
 /// The model registrants live in: `filter`, `cleanup_filter` and `fields` are read on it.
 pub const REGISTRANT_MODEL: &str = "res.partner";
@@ -22,12 +22,48 @@ pub struct ModelProblem {
     pub unknown: bool,
 }
 
+/// The settings a field model is asked about, kept apart from their configuration (a
+/// connector holds them to check the registry's own model before each run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSettings {
+    /// `filter`.
+    pub filter: Domain,
+    /// `cleanup_filter`.
+    pub cleanup_filter: Option<Domain>,
+    /// `fields`.
+    pub fields: Vec<String>,
+}
+
+impl ModelSettings {
+    /// The settings of `config`.
+    pub fn of(config: &ConnectorConfig) -> Self {
+        Self {
+            filter: config.filter.clone(),
+            cleanup_filter: config.cleanup_filter.clone(),
+            fields: config.fields.clone(),
+        }
+    }
+
+    /// The filters, for reading the models their paths reach.
+    pub fn filters(&self) -> Vec<&Domain> {
+        std::iter::once(&self.filter)
+            .chain(self.cleanup_filter.as_ref())
+            .collect()
+    }
+
+    /// Every problem of the filters and fields against `model` (see
+    /// [`ConnectorConfig::check_model`]).
+    pub fn check(&self, model: &FieldModel) -> Vec<ModelProblem> {
+        check(&self.fields, &self.filter, self.cleanup_filter.as_ref(), model)
+    }
+}
+
 impl ConnectorConfig {
     /// Every problem of `filter`, `cleanup_filter` and `fields` against `model`: unknown
     /// fields (with "did you mean"), paths through plain fields, fields Odoo cannot search,
     /// values of the wrong type.
     pub fn check_model(&self, model: &FieldModel) -> Vec<ModelProblem> {
-        check(self, model)
+        check(&self.fields, &self.filter, self.cleanup_filter.as_ref(), model)
     }
 
     /// What the stock model does not know of this configuration's filters and fields, when
@@ -36,16 +72,21 @@ impl ConnectorConfig {
         if !self.model_extended {
             return Vec::new();
         }
-        check(self, &FieldModel::stock())
+        self.check_model(&FieldModel::stock())
             .into_iter()
             .filter(|p| p.unknown)
             .collect()
     }
 }
 
-pub(super) fn check(c: &ConnectorConfig, model: &FieldModel) -> Vec<ModelProblem> {
+fn check(
+    fields: &[String],
+    filter: &Domain,
+    cleanup_filter: Option<&Domain>,
+    model: &FieldModel,
+) -> Vec<ModelProblem> {
     let mut out = Vec::new();
-    for (i, f) in c.fields.iter().enumerate() {
+    for (i, f) in fields.iter().enumerate() {
         if model.field(REGISTRANT_MODEL, f).is_none() {
             let hint = closest(f, model.fields_of(REGISTRANT_MODEL))
                 .map(|s| format!("; did you mean '{s}'?"))
@@ -57,10 +98,7 @@ pub(super) fn check(c: &ConnectorConfig, model: &FieldModel) -> Vec<ModelProblem
             });
         }
     }
-    let filters = [
-        ("filter", Some(&c.filter)),
-        ("cleanup_filter", c.cleanup_filter.as_ref()),
-    ];
+    let filters = [("filter", Some(filter)), ("cleanup_filter", cleanup_filter)];
     for (setting, filter) in filters {
         let Some(Err(problems)) = filter.map(|f| f.validate(model, REGISTRANT_MODEL)) else {
             continue;

@@ -258,7 +258,7 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
         p.add("max_request_bytes", why);
     }
     check_request_time(c.batch_size, c.max_in_flight, &mut p);
-    for problem in super::model_check::check(c, &FieldModel::stock()) {
+    for problem in c.check_model(&FieldModel::stock()) {
         if !(c.model_extended && problem.unknown) {
             p.add(problem.setting, problem.message);
         }
