@@ -57,10 +57,9 @@ fn config(w: &World, callback_password: &str) -> ConnectorConfig {
 }
 
 fn settings(config: &ConnectorConfig) -> EngineSettings {
-    EngineSettings {
-        wait: quick_wait(Duration::from_secs(5)),
-        ..EngineSettings::from(config)
-    }
+    let mut settings = EngineSettings::from(config);
+    settings.wait = quick_wait(Duration::from_secs(5));
+    settings
 }
 
 async fn run(w: &World, callback_password: &str) -> RunReport {

@@ -30,11 +30,9 @@ async fn run(odoo: &RunningOdoo, mts: &RunningMts, password: &str) -> RunReport 
         &IdTypes::default(),
     )
     .unwrap();
-    let settings = EngineSettings {
-        batch_size: 10,
-        wait: quick_wait(Duration::from_secs(1)),
-        ..EngineSettings::default()
-    };
+    let mut settings = EngineSettings::default();
+    settings.batch_size = 10;
+    settings.wait = quick_wait(Duration::from_secs(1));
     let seeder = MtsClient::builder(mts.base_url()).build().unwrap();
     Engine::new(registry, Arc::new(seeder), Arc::new(sink), settings)
         .run_once()

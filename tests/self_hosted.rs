@@ -57,11 +57,10 @@ async fn world(seeds: Vec<RegistrantSeed>) -> World {
 }
 
 fn settings() -> EngineSettings {
-    EngineSettings {
-        batch_size: 7,
-        wait: quick_wait(Duration::from_secs(1)),
-        ..EngineSettings::default()
-    }
+    let mut settings = EngineSettings::default();
+    settings.batch_size = 7;
+    settings.wait = quick_wait(Duration::from_secs(1));
+    settings
 }
 
 async fn run(w: &World, sink: SelfHostedSink) -> RunReport {

@@ -541,13 +541,12 @@ async fn an_undelivered_batch_makes_at_most_submit_retries_plus_one_posts() {
         synthetic(10, 3),
     ));
     let sink = Arc::new(MemorySink::new(registry.clone()));
-    let settings = EngineSettings {
-        wait: WaitPolicy {
-            submit_retries: 2,
-            retry_backoff: Duration::from_millis(1),
-            ..WaitPolicy::default()
-        },
-        ..EngineSettings::default()
+    let mut settings = EngineSettings::default();
+    settings.wait = {
+        let mut wait = WaitPolicy::default();
+        wait.submit_retries = 2;
+        wait.retry_backoff = Duration::from_millis(1);
+        wait
     };
     let engine = Engine::new(registry, Arc::new(retrying_client(&base)), sink, settings);
     let report = engine.run_once().await.unwrap();

@@ -49,6 +49,7 @@ pub(super) fn check(path: &Path) -> Result<ExitCode, String> {
         match c.job_type {
             JobType::Recurring => format!("recurring, every {} minutes", c.interval_minutes),
             JobType::OneTime => "one time".into(),
+            other => format!("{other:?}"),
         }
     );
     outln!("  filter:         {}", c.filter);

@@ -53,9 +53,8 @@ pub(crate) fn admin_registry(odoo: &RunningOdoo) -> Arc<OdooRegistry> {
 
 /// OMC's waits, polling every 10 ms and reading tokens back for at least `readback`.
 pub(crate) fn quick_wait(readback: Duration) -> WaitPolicy {
-    WaitPolicy {
-        poll_interval: Duration::from_millis(10),
-        readback_base: readback,
-        ..WaitPolicy::default()
-    }
+    let mut wait = WaitPolicy::default();
+    wait.poll_interval = Duration::from_millis(10);
+    wait.readback_base = readback;
+    wait
 }

@@ -73,6 +73,7 @@ pub enum DeliveryType {
 
 /// How the connector runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JobType {
     /// Every `interval_minutes` (the daily delta).
     #[default]
