@@ -5,15 +5,16 @@
 //! docs/PERFORMANCE.md.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use omc::core::fixture::synthetic;
-use omc::core::memory::MemoryRegistry;
-use omc::core::receiver::{
+use omc::authdata::build_authdata;
+use omc::memory::MemoryRegistry;
+use omc::mts_rules::{MandatoryFields, mts_verdict};
+use omc::receiver::{
     CallbackReceiver, CallbackRequest, PayloadLimits, ReceiverRun, ReceiverSettings,
     SelfHostedSink, parse_results,
 };
-use omc::core::rules::{MandatoryFields, build_authdata, mts_verdict};
-use omc::core::token::mock_token;
-use omc::core::{
+use omc::testing::mock_token;
+use omc::testing::synthetic;
+use omc::{
     CallbackSink, Candidate, CandidateQuery, Domain, IdTypes, Mapping, RegistrantId, Registry,
     SeedRequest, Token,
 };
@@ -75,7 +76,7 @@ fn bulk_callback(n: usize) -> Vec<u8> {
 
 fn build_request(c: &mut Criterion) {
     let page = candidates(500);
-    let fields = omc::core::config::default_fields();
+    let fields = omc::config::default_fields();
     let mapping = Mapping::default();
     let mandatory = MandatoryFields::default();
     let (_, receiver, _, _) = receiving(0);

@@ -31,12 +31,12 @@ mod router;
 
 use common::{DATABASE, LOGIN, PASSWORD};
 use omc::connector::Connector;
-use omc::core::fixture::synthetic_vid;
-use omc::core::token::mock_token;
-use omc::core::{EngineSettings, IdTypes, RunReport, Token};
 use omc::mts::emulator::MtsEmulator;
 use omc::odoo::emulator::OdooEmulator;
 use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
+use omc::testing::mock_token;
+use omc::testing::synthetic_vid;
+use omc::{EngineSettings, IdTypes, RunReport, Token};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::process::ExitCode;

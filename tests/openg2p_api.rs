@@ -1,14 +1,14 @@
 //! End to end over real HTTP: MTS (emulator) calls OpenG2P's `update_individual` API (Odoo
 //! emulator) with HTTP Basic; OMC reads the tokens back and removes the VIDs.
 
-use omc::core::engine::EngineSettings;
-use omc::core::fixture::synthetic;
-use omc::core::token::mock_token;
-use omc::core::{Engine, IdTypes, RunReport};
+use omc::engine::EngineSettings;
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::OpenG2pApiSink;
 use omc::odoo::emulator::RunningOdoo;
+use omc::testing::mock_token;
+use omc::testing::synthetic;
+use omc::{Engine, IdTypes, RunReport};
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,11 +30,9 @@ async fn run(odoo: &RunningOdoo, mts: &RunningMts, password: &str) -> RunReport 
         &IdTypes::default(),
     )
     .unwrap();
-    let settings = EngineSettings {
-        batch_size: 10,
-        wait: quick_wait(Duration::from_secs(1)),
-        ..EngineSettings::default()
-    };
+    let mut settings = EngineSettings::default();
+    settings.batch_size = 10;
+    settings.wait = quick_wait(Duration::from_secs(1));
     let seeder = MtsClient::builder(mts.base_url()).build().unwrap();
     Engine::new(registry, Arc::new(seeder), Arc::new(sink), settings)
         .run_once()

@@ -16,11 +16,11 @@
 mod common;
 
 use common::real::{RealStack, VidSeries};
-use omc::core::engine::{EngineSettings, WaitPolicy};
-use omc::core::token::mock_token;
-use omc::core::{Domain, Engine, IdTypes, RequestStatus, TokenSeeder};
+use omc::engine::{EngineSettings, WaitPolicy};
 use omc::mts::MtsClient;
 use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
+use omc::testing::mock_token;
+use omc::{Domain, Engine, IdTypes, RequestStatus, TokenSeeder};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -142,14 +142,13 @@ async fn mts_calls_openg2p_back_and_every_registrant_gets_its_token_and_keeps_it
         .build()
         .expect("an MTS client");
     let mine = Domain::from_json(&json!([["family_name", "=", tag]])).expect("a domain");
-    let settings = EngineSettings {
-        filter: EngineSettings::default().filter.and(mine),
-        batch_size: 20,
-        wait: WaitPolicy {
-            poll_interval: Duration::from_millis(200),
-            ..WaitPolicy::default()
-        },
-        ..EngineSettings::default()
+    let mut settings = EngineSettings::default();
+    settings.filter = EngineSettings::default().filter.and(mine);
+    settings.batch_size = 20;
+    settings.wait = {
+        let mut wait = WaitPolicy::default();
+        wait.poll_interval = Duration::from_millis(200);
+        wait
     };
     let started = Instant::now();
     let report = Engine::new(registry, Arc::new(seeder), Arc::new(sink), settings)
@@ -237,7 +236,7 @@ async fn mts_ping_authfields_and_processed_with_errors_are_as_the_emulator_says(
         if let Some(vid) = vid {
             r["vid"] = json!(vid);
         }
-        omc::core::PersonalRecord::from(r.as_object().unwrap().clone())
+        omc::PersonalRecord::from(r.as_object().unwrap().clone())
     };
     // A callback endpoint that answers 200 to anything, so the status stays what processing
     // left.
@@ -254,21 +253,21 @@ async fn mts_ping_authfields_and_processed_with_errors_are_as_the_emulator_says(
             });
         }
     });
-    let delivery = omc::core::Delivery {
+    let delivery = omc::Delivery {
         url: callback_url.parse().unwrap(),
-        http_method: omc::core::HttpMethod::Post,
+        http_method: omc::HttpMethod::Post,
         timeout_seconds: 1,
         call_in_bulk: true,
         output_format: None,
         extra_headers: Default::default(),
-        auth: omc::core::CallbackAuth::None,
+        auth: omc::CallbackAuth::None,
     };
     for records in [
         vec![record(Some(vids.vid(0).expose().to_owned())), record(None)],
         vec![record(None)],
     ] {
-        let request = omc::core::SeedRequest {
-            mapping: omc::core::Mapping::default(),
+        let request = omc::SeedRequest {
+            mapping: omc::Mapping::default(),
             lang: "eng".into(),
             authdata: records,
         };

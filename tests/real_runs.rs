@@ -21,10 +21,10 @@ mod common;
 
 use common::command::Omc;
 use common::real::{RealStack, VidSeries};
-use omc::core::Vid;
-use omc::core::time::Timestamp;
-use omc::core::token::mock_token;
+use omc::Vid;
 use omc::odoo::OdooClient;
+use omc::testing::mock_token;
+use omc::time::Timestamp;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;

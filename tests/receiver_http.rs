@@ -15,11 +15,11 @@ mod router;
 #[path = "../examples/callback_server/server.rs"]
 mod server;
 
-use omc::core::IdTypes;
-use omc::core::RegistrantId;
-use omc::core::fixture::synthetic;
-use omc::core::memory::MemoryRegistry;
-use omc::core::receiver::{CallbackReceiver, ReceiverRun, ReceiverSettings};
+use omc::IdTypes;
+use omc::RegistrantId;
+use omc::memory::MemoryRegistry;
+use omc::receiver::{CallbackReceiver, ReceiverRun, ReceiverSettings};
+use omc::testing::synthetic;
 use router::RequestLimits;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};

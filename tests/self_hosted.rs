@@ -5,18 +5,19 @@
 #[path = "../examples/callback_server/router.rs"]
 mod router;
 
-use omc::core::conformance::sink::{REGISTRANTS, SinkHarness, callback_bodies, run_sink_suites};
-use omc::core::engine::EngineSettings;
-use omc::core::fixture::{RegistrantSeed, synthetic};
-use omc::core::receiver::{CallbackReceiver, LoginThrottle, ReceiverSettings};
-use omc::core::sink::{CallbackAuth, SeedResult};
-use omc::core::token::mock_token;
-use omc::core::{CallbackSink, Delivery};
-use omc::core::{Domain, Engine, HttpMethod, RegistrantId, RunReport, SelfHostedSink, Token};
+use omc::conformance::sink::{REGISTRANTS, SinkHarness, callback_bodies, run_sink_suites};
+use omc::engine::EngineSettings;
+use omc::memory::RegistrantSeed;
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::OdooRegistry;
 use omc::odoo::emulator::RunningOdoo;
+use omc::receiver::{CallbackReceiver, LoginThrottle, ReceiverSettings};
+use omc::sink::{CallbackAuth, SeedResult};
+use omc::testing::mock_token;
+use omc::testing::synthetic;
+use omc::{CallbackSink, Delivery};
+use omc::{Domain, Engine, HttpMethod, RegistrantId, RunReport, SelfHostedSink, Token};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -57,11 +58,10 @@ async fn world_with(seeds: Vec<RegistrantSeed>, settings: ReceiverSettings) -> W
 }
 
 fn settings() -> EngineSettings {
-    EngineSettings {
-        batch_size: 7,
-        wait: quick_wait(Duration::from_secs(1)),
-        ..EngineSettings::default()
-    }
+    let mut settings = EngineSettings::default();
+    settings.batch_size = 7;
+    settings.wait = quick_wait(Duration::from_secs(1));
+    settings
 }
 
 async fn run(w: &World, sink: SelfHostedSink) -> RunReport {
@@ -134,7 +134,7 @@ async fn every_method_single_and_bulk_with_bearer_and_odoo_auth() {
                 // MTS logs out after its last callback, which may be after OMC has read every
                 // token back: poll with a deadline.
                 let receiver = w.receiver.clone();
-                omc::core::conformance::eventually(
+                omc::conformance::eventually(
                     &format!("{what}: MTS logged out"),
                     Duration::from_secs(10),
                     || {
@@ -301,10 +301,8 @@ async fn two_engines_sharing_one_sink_run_at_once_and_neither_s_callbacks_are_re
         let runs: Vec<_> = (0..engines)
             .map(|i| {
                 let seeder = MtsClient::builder(w.mts.base_url()).build().unwrap();
-                let settings = EngineSettings {
-                    filter: Domain::id_between(i * share + 1, (i + 1) * share),
-                    ..settings()
-                };
+                let mut settings = settings();
+                settings.filter = Domain::id_between(i * share + 1, (i + 1) * share);
                 let engine =
                     Engine::new(w.registry.clone(), Arc::new(seeder), sink.clone(), settings);
                 tokio::spawn(async move { engine.run_once().await })

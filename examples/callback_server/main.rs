@@ -36,11 +36,11 @@ mod router;
 mod server;
 
 use clap::Parser;
-use omc::core::engine::EngineSettings;
-use omc::core::receiver::{CallbackReceiver, PayloadLimits, ReceiverSettings};
-use omc::core::{Engine, HttpMethod, IdTypes, SelfHostedSink};
+use omc::engine::EngineSettings;
 use omc::mts::MtsClient;
 use omc::odoo::{OdooClient, OdooRegistry};
+use omc::receiver::{CallbackReceiver, PayloadLimits, ReceiverSettings};
+use omc::{Engine, HttpMethod, IdTypes, SelfHostedSink};
 use router::RequestLimits;
 use secrecy::SecretString;
 use server::ConnectionLimits;

@@ -14,7 +14,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::any;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use omc::core::receiver::{BodyRefusal, CallbackReceiver, CallbackResponse, RequestHead};
+use omc::receiver::{BodyRefusal, CallbackReceiver, CallbackResponse, RequestHead};
 use std::error::Error;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -3,11 +3,11 @@
 //! a `MemorySink` and, as MTS would send it, to the self-hosted receiver; each answer, what each
 //! registry holds and what each run and receiver report must be the same.
 
-use omc_core::fixture::synthetic;
 use omc_core::jq::{Output, Program};
 use omc_core::memory::{MemoryRegistry, MemorySink};
 use omc_core::receiver::{CallbackReceiver, CallbackRequest, ReceiverSettings};
 use omc_core::sink::{CallbackAuth, RecordStatus, SeedResult};
+use omc_core::testing::synthetic;
 use omc_core::{
     CallbackSink, Delivery, DeliveryProblems, IdTypes, RegistrantId, Registry, SelfHostedSink,
     SinkRun, Token, Vid,

@@ -9,9 +9,9 @@ pub(crate) mod proxy;
 pub(crate) mod real;
 pub(crate) mod stage;
 
-use omc::core::IdTypes;
-use omc::core::engine::WaitPolicy;
-use omc::core::fixture::RegistrantSeed;
+use omc::IdTypes;
+use omc::engine::WaitPolicy;
+use omc::memory::RegistrantSeed;
 use omc::mts::emulator::{MtsEmulator, RunningMts};
 use omc::odoo::OdooRegistry;
 use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
@@ -53,9 +53,8 @@ pub(crate) fn admin_registry(odoo: &RunningOdoo) -> Arc<OdooRegistry> {
 
 /// OMC's waits, polling every 10 ms and reading tokens back for at least `readback`.
 pub(crate) fn quick_wait(readback: Duration) -> WaitPolicy {
-    WaitPolicy {
-        poll_interval: Duration::from_millis(10),
-        readback_base: readback,
-        ..WaitPolicy::default()
-    }
+    let mut wait = WaitPolicy::default();
+    wait.poll_interval = Duration::from_millis(10);
+    wait.readback_base = readback;
+    wait
 }

@@ -5,12 +5,12 @@
 use super::command::Omc;
 use super::proxy::Proxy;
 use super::{DATABASE, PARTNER};
-use omc::core::fixture::RegistrantSeed;
-use omc::core::time::{ManualClock, Timestamp};
-use omc::core::token::mock_token;
-use omc::core::{RegistrantId, Vid};
+use omc::memory::RegistrantSeed;
 use omc::mts::emulator::{MtsEmulator, RunningMts};
 use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
+use omc::testing::mock_token;
+use omc::time::{ManualClock, Timestamp};
+use omc::{RegistrantId, Vid};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;

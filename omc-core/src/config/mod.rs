@@ -8,6 +8,7 @@
 //! file, never from a configuration file's text) and are never printed or written back.
 
 mod load;
+mod model_check;
 mod numbers;
 mod openg2p;
 mod parse;
@@ -18,14 +19,18 @@ mod validate;
 mod write;
 
 pub use load::{ENV_PREFIX, Format, overlay_env, parse_text};
+pub use model_check::{ModelProblem, ModelSettings, REGISTRANT_MODEL};
 pub use openg2p::{CALLBACK_PASSWORD_VAR, ImportReport, ODOO_PASSWORD_VAR, import_openg2p};
 pub use problems::{ConfigError, Problem};
 pub use secret::{Environment, SecretSource};
+// Public as `testing::sample_result`.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
 pub use validate::sample_result;
 
 use crate::domain::Domain;
+use crate::mts_rules::MandatoryFields;
 use crate::registry::IdTypes;
-use crate::rules::MandatoryFields;
 use crate::runs::RunSettings;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod, redact_url};
@@ -68,6 +73,7 @@ pub enum DeliveryType {
 
 /// How the connector runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JobType {
     /// Every `interval_minutes` (the daily delta).
     #[default]
@@ -209,6 +215,10 @@ pub struct ConnectorConfig {
     pub filter: Domain,
     /// The registrant fields to send.
     pub fields: Vec<String>,
+    /// The registry has fields of its own besides the stock model's (`model_extended`): a
+    /// field the stock model lacks is a warning offline instead of an error; `omc config check
+    /// --online` and a run's pre-flight check it against the registry's own model.
+    pub model_extended: bool,
     /// Callback settings.
     pub callback: CallbackSettings,
     /// The VID and token id type names.
@@ -259,6 +269,7 @@ impl fmt::Debug for ConnectorConfig {
             interval_minutes,
             filter,
             fields,
+            model_extended,
             callback,
             id_types,
             remove_vids,
@@ -286,6 +297,7 @@ impl fmt::Debug for ConnectorConfig {
             .field("interval_minutes", interval_minutes)
             .field("filter", filter)
             .field("fields", fields)
+            .field("model_extended", model_extended)
             .field("callback", callback)
             .field("id_types", id_types)
             .field("remove_vids", remove_vids)
@@ -350,6 +362,7 @@ impl ConnectorConfig {
                 interval_minutes: 1440,
                 filter: Domain::openg2p_default(),
                 fields: default_fields(),
+                model_extended: false,
                 callback: CallbackSettings::default(),
                 id_types: IdTypes::default(),
                 remove_vids: true,
@@ -426,6 +439,12 @@ impl ConnectorBuilder {
     /// Sets the id type names.
     pub fn with_id_types(mut self, id_types: IdTypes) -> Self {
         self.config.id_types = id_types;
+        self
+    }
+
+    /// Sets `model_extended`: the registry has fields the stock model lacks.
+    pub fn with_model_extended(mut self, extended: bool) -> Self {
+        self.config.model_extended = extended;
         self
     }
 

@@ -9,12 +9,9 @@ use super::{
     OutputType,
 };
 use crate::domain::{Domain, FieldModel};
-
-/// The model registrants live in.
-const REGISTRANT_MODEL: &str = "res.partner";
 use crate::jq::{Output, Program};
+use crate::mts_rules::{MandatoryFields, MtsField};
 use crate::registry::IdTypes;
-use crate::rules::{MandatoryFields, MtsField};
 use crate::runs::RunSettings;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod};
@@ -36,6 +33,7 @@ const TOP: &[&str] = &[
     "interval_minutes",
     "filter",
     "fields",
+    "model_extended",
     "callback",
     "vid_id_type",
     "token_id_type",
@@ -117,6 +115,7 @@ pub(super) fn build(
     let fields = root
         .strings("fields", &mut p)
         .unwrap_or_else(super::default_fields);
+    let model_extended = root.boolean("model_extended", false, &mut p);
     let mapping = read_mapping(&root, &mut p);
     let mandatory_fields = read_mandatory(&root, &mut p);
     let id_types = IdTypes {
@@ -161,6 +160,7 @@ pub(super) fn build(
         interval_minutes,
         filter,
         fields,
+        model_extended,
         callback,
         id_types,
         remove_vids,
@@ -258,27 +258,9 @@ pub(super) fn check(c: &ConnectorConfig) -> Vec<Problem> {
         p.add("max_request_bytes", why);
     }
     check_request_time(c.batch_size, c.max_in_flight, &mut p);
-    let model = FieldModel::openg2p();
-    for (i, f) in c.fields.iter().enumerate() {
-        if model.field(REGISTRANT_MODEL, f).is_none() {
-            let hint = closest(f, model.fields_of(REGISTRANT_MODEL))
-                .map(|s| format!("; did you mean '{s}'?"))
-                .unwrap_or_default();
-            p.add(
-                format!("fields[{i}]"),
-                format!("'{f}' is not a registrant field{hint}"),
-            );
-        }
-    }
-    let filters = [
-        ("filter", Some(&c.filter)),
-        ("cleanup_filter", c.cleanup_filter.as_ref()),
-    ];
-    for (setting, filter) in filters {
-        if let Err(problems) = filter.map_or(Ok(()), |f| f.validate(&model, REGISTRANT_MODEL)) {
-            for problem in problems {
-                p.add(setting, problem.to_string());
-            }
+    for problem in c.check_model(&FieldModel::stock()) {
+        if !(c.model_extended && problem.unknown) {
+            p.add(problem.setting, problem.message);
         }
     }
     if c.ledger
@@ -773,7 +755,8 @@ fn read_headers(
     headers
 }
 
-/// A sample MTS result, as the output format receives it.
+/// A sample MTS result, as the output format receives it (public as `testing::sample_result`).
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub fn sample_result(processed: bool) -> Value {
     json!({
         "input": {"id": 42, "vid": "4918350000000001", "given_name": "Sample", "family_name": "Person"},

@@ -1,12 +1,12 @@
 //! [`MemorySink`]: the self-hosted receiver in process, called back by
 //! [`MemorySeeder`](super::MemorySeeder) instead of MTS.
 
+use crate::authdata::REGISTRANT_KEY;
 use crate::error::SinkError;
 use crate::receiver::{
     CallbackReceiver, CallbackRequest, CallbackResponse, ReceiverSettings, payload,
 };
 use crate::registry::Registry;
-use crate::rules::REGISTRANT_KEY;
 use crate::sink::{CallbackAuth, CallbackSink, Delivery, HttpMethod, SeedResult, SinkRun};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;

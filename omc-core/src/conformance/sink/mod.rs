@@ -12,9 +12,9 @@ pub mod results;
 
 use super::SuiteReport;
 use super::check::{CaseError, call, check};
+use crate::authdata::REGISTRANT_KEY;
 use crate::pii::{Token, Vid};
 use crate::registry::RegistrantId;
-use crate::rules::REGISTRANT_KEY;
 use crate::sink::{CallbackSink, Delivery, RecordStatus, SeedResult, SinkRun};
 use async_trait::async_trait;
 use serde_json::{Value, json};
