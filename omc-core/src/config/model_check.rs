@@ -54,7 +54,12 @@ impl ModelSettings {
     /// Every problem of the filters and fields against `model` (see
     /// [`ConnectorConfig::check_model`]).
     pub fn check(&self, model: &FieldModel) -> Vec<ModelProblem> {
-        check(&self.fields, &self.filter, self.cleanup_filter.as_ref(), model)
+        check(
+            &self.fields,
+            &self.filter,
+            self.cleanup_filter.as_ref(),
+            model,
+        )
     }
 }
 
@@ -63,7 +68,12 @@ impl ConnectorConfig {
     /// fields (with "did you mean"), paths through plain fields, fields Odoo cannot search,
     /// values of the wrong type.
     pub fn check_model(&self, model: &FieldModel) -> Vec<ModelProblem> {
-        check(&self.fields, &self.filter, self.cleanup_filter.as_ref(), model)
+        check(
+            &self.fields,
+            &self.filter,
+            self.cleanup_filter.as_ref(),
+            model,
+        )
     }
 
     /// What the stock model does not know of this configuration's filters and fields, when
