@@ -6,6 +6,7 @@
 mod common;
 
 use common::command::Omc;
+use common::docs::{documented_messages, matches};
 use common::{DATABASE, emulators};
 use omc::mts::emulator::RunningMts;
 use omc::odoo::emulator::RunningOdoo;
@@ -292,12 +293,16 @@ async fn a_run_refuses_a_field_the_registry_lacks_before_sending_anything() {
     let out = omc.output(&["run", omc.config(), "--once"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(
-            "check filter, cleanup_filter and fields against the registry's own model (read \
-             with fields_get): filter: element 1: unknown field 'x_woreda' on res.partner"
-        ),
+    let line = stderr.lines().last().unwrap_or_default();
+    assert_eq!(
+        line,
+        "check filter, cleanup_filter and fields against the registry's own model (read with \
+         fields_get): filter: element 1: unknown field 'x_woreda' on res.partner",
         "{stderr}"
+    );
+    assert!(
+        documented_messages().iter().any(|m| matches(m, line)),
+        "no row of docs/OPERATIONS.md's troubleshooting table says {line}"
     );
     assert!(mts.received().is_empty(), "nothing was sent to MTS");
     assert_eq!(

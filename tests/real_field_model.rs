@@ -53,6 +53,7 @@ async fn the_example_configuration_passes_every_online_check() {
 }
 
 #[tokio::test]
+#[allow(clippy::print_stdout)] // what was compared is meant to be seen with --nocapture
 async fn the_stock_model_holds_every_field_the_live_registry_searches() {
     let Some(real) =
         RealStack::from_env("the_stock_model_holds_every_field_the_live_registry_searches")

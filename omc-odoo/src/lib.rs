@@ -39,4 +39,6 @@ pub use client::parse_rows;
 pub use error::{ACCESS_DENIED, ACCESS_ERROR, MISSING_ERROR, OdooError, SESSION_EXPIRED};
 pub use openg2p::{OpenG2pApiSink, openg2p_output_format};
 pub use registry::OdooRegistry;
-pub use sink::{OdooCallbackSink, output_format};
+// Each sink's output format is named for its sink (the self-hosted one is
+// `omc_core::receiver::output_format`).
+pub use sink::{OdooCallbackSink, output_format as odoo_output_format};

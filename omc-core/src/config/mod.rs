@@ -7,6 +7,8 @@
 //! Credentials are [`SecretString`]s from the moment they are read (from the environment or a
 //! file, never from a configuration file's text) and are never printed or written back.
 
+mod build;
+mod check;
 mod load;
 mod model_check;
 mod numbers;
@@ -15,7 +17,6 @@ mod parse;
 mod problems;
 mod read;
 mod secret;
-mod validate;
 mod write;
 
 pub use load::{ENV_PREFIX, Format, overlay_env, parse_text};
@@ -26,7 +27,7 @@ pub use secret::{Environment, SecretSource};
 // Public as `testing::sample_result`.
 #[cfg(feature = "testing")]
 #[doc(hidden)]
-pub use validate::sample_result;
+pub use check::sample_result;
 
 use crate::domain::Domain;
 use crate::mts_rules::MandatoryFields;
@@ -334,7 +335,7 @@ pub fn default_fields() -> Vec<String> {
 impl ConnectorConfig {
     /// Every problem of this configuration at once (the same checks a loaded one passes).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let problems = validate::check(self);
+        let problems = check::check(self);
         if problems.is_empty() {
             Ok(())
         } else {
