@@ -4,7 +4,9 @@
 //! It binds one address and tells MTS another (the public URL: behind a reverse proxy they
 //! differ; by default `http://<bound address>/`), runs the connector once, prints the run report
 //! as JSON, and keeps receiving late callbacks and replays until Ctrl-C (or exits with
-//! `--exit-after-run`). Each refused request is logged on stderr as it happens (its reason and
+//! `--exit-after-run`): the run's own receiver run (and its bearer secret) ends with the run, so
+//! a receiver run of the service's keeps expecting every registrant the run sent, for
+//! callbacks over an Odoo-style session (`--auth odoo`). Each refused request is logged on stderr as it happens (its reason and
 //! counts, never personal data).
 //!
 //! ```text
@@ -36,19 +38,47 @@ mod router;
 mod server;
 
 use clap::Parser;
-use omc::engine::EngineSettings;
+use omc::engine::{EngineSettings, RunObserver, Selection, Settled};
 use omc::mts::MtsClient;
 use omc::odoo::{OdooClient, OdooRegistry};
-use omc::receiver::{CallbackReceiver, PayloadLimits, ReceiverSettings};
-use omc::{Engine, HttpMethod, IdTypes, SelfHostedSink};
+use omc::receiver::{CallbackReceiver, PayloadLimits, ReceiverRun, ReceiverSettings};
+use omc::{Engine, HttpMethod, IdTypes, RegistrantId, SelfHostedSink, WriteDates};
 use router::RequestLimits;
 use secrecy::SecretString;
 use server::ConnectionLimits;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
+
+/// Keeps every registrant the run sent expected by a receiver run of the service's own, so that
+/// late callbacks and replays over an Odoo-style session are received after the engine's run
+/// (and what it expected) has ended; it forgets each one's failures once the run settled it.
+#[derive(Debug)]
+struct KeepExpected(ReceiverRun);
+
+#[omc::async_trait]
+impl RunObserver for KeepExpected {
+    async fn screen(
+        &self,
+        _selected: &[(RegistrantId, &WriteDates)],
+    ) -> BTreeMap<RegistrantId, String> {
+        BTreeMap::new()
+    }
+
+    async fn sent(&self, ids: &[RegistrantId]) {
+        self.0.expect(ids);
+    }
+
+    async fn settled(&self, settled: Settled) -> Vec<RegistrantId> {
+        let ids = settled.tokenised.iter().copied();
+        let ids = ids.chain(settled.failed.iter().map(|(id, _, _)| *id));
+        self.0.settle(&ids.collect::<Vec<_>>());
+        Vec::new()
+    }
+}
 
 /// A service embedding OMC with the self-hosted sink (environment: OMC_ODOO__PASSWORD, and
 /// OMC_CALLBACK__PASSWORD with --auth odoo).
@@ -187,6 +217,7 @@ async fn run(args: Args) -> Result<(), String> {
     };
     errln!("listening on {bound}, reached by MTS at {public_url}");
     let app = router::router_with(receiver.clone(), &args.requests());
+    let late = Arc::new(KeepExpected(receiver.open_run()));
     let server = tokio::spawn(server::serve(listener, app, args.connections()));
     let mut sink = SelfHostedSink::new(receiver, public_url)
         .with_http_method(args.method)
@@ -201,15 +232,13 @@ async fn run(args: Args) -> Result<(), String> {
     let seeder = MtsClient::builder(args.mts_url.clone())
         .build()
         .map_err(|e| e.to_string())?;
-    let engine = Engine::new(
-        registry,
-        Arc::new(seeder),
-        Arc::new(sink),
-        EngineSettings::default(),
-    );
+    let settings = EngineSettings::default();
+    let selection = Selection::filter(settings.filter.clone());
+    let engine = Engine::new(registry, Arc::new(seeder), Arc::new(sink), settings);
     let report = engine
-        .run_once()
+        .run(&selection, Some(late.clone()))
         .await
+        .into_result()
         .map_err(|e| format!("run failed: {e}"))?;
     outln!(
         "{}",
