@@ -24,6 +24,7 @@ mod ledger;
 pub(crate) mod logging;
 mod metrics;
 mod progress;
+mod receiver;
 mod service;
 
 use clap::{Args, Parser, Subcommand};

@@ -6,7 +6,7 @@ use super::read::Table;
 use super::secret::{Environment, SecretSource};
 use super::{
     AuthType, CallbackSettings, ConnectorConfig, DeliveryType, InputType, JobType, OdooSettings,
-    OutputType,
+    OutputType, SinkKind,
 };
 use crate::domain::{Domain, FieldModel};
 
@@ -51,6 +51,8 @@ const TOP: &[&str] = &[
     "tls",
 ];
 const CALLBACK: &[&str] = &[
+    "sink",
+    "listen",
     "url",
     "http_method",
     "timeout_seconds",
@@ -367,6 +369,21 @@ fn check_url(setting: &str, url: &url::Url, p: &mut Problems) {
 
 fn check_callback(c: &ConnectorConfig, p: &mut Problems) {
     let cb = &c.callback;
+    if cb.sink != SinkKind::SelfHosted && cb.listen.is_some() {
+        p.add(
+            "callback.listen",
+            format!(
+                "only the self-hosted sink listens; remove it or set sink = \"self_hosted\" \
+                 (sink is '{}')",
+                cb.sink.as_str()
+            ),
+        );
+    }
+    match cb.sink {
+        SinkKind::Odoo => {}
+        SinkKind::SelfHosted => return check_self_hosted(cb, p),
+        SinkKind::OpenG2pApi => return check_openg2p_api(cb, p),
+    }
     match cb.auth_type {
         AuthType::Odoo => {
             // MTS stores this login: it must be one of its own, never OMC's (`odoo.login`),
@@ -400,6 +417,72 @@ fn check_callback(c: &ConnectorConfig, p: &mut Problems) {
             p.add("callback.bearer_token", "auth type staticBearer with a callback URL needs bearer_token_env or bearer_token_file");
         }
         _ => {}
+    }
+}
+
+/// The self-hosted receiver: where it listens, the URL MTS is given, and credentials.
+fn check_self_hosted(cb: &CallbackSettings, p: &mut Problems) {
+    match cb.listen {
+        None => p.add(
+            "callback.listen",
+            "the self-hosted sink needs the address its receiver listens on, such as \
+             0.0.0.0:8090",
+        ),
+        Some(addr) if addr.ip().is_unspecified() && cb.url.is_none() => p.add(
+            "callback.url",
+            "the receiver listens on every address: give the URL MTS calls it at (behind a \
+             proxy, the proxy's)",
+        ),
+        Some(_) => {}
+    }
+    match cb.auth_type {
+        AuthType::None => p.add(
+            "callback.auth_type",
+            "the self-hosted receiver accepts only authenticated callbacks: staticBearer (a \
+             random secret for each run) or odoo (MTS logs in at the receiver)",
+        ),
+        AuthType::Odoo if cb.username.is_none() || cb.password.is_none() => p.add(
+            "callback.username",
+            "auth type odoo at the self-hosted receiver needs the login MTS uses \
+             (username and password_env or password_file)",
+        ),
+        _ => {}
+    }
+    if cb.bearer_token.is_some() {
+        p.add(
+            "callback.bearer_token",
+            "the self-hosted receiver makes a new bearer secret for each run; remove it",
+        );
+    }
+}
+
+/// OpenG2P's `update_individual` API: HTTP Basic with an Odoo login, one record a callback.
+fn check_openg2p_api(cb: &CallbackSettings, p: &mut Problems) {
+    if cb.username.as_deref().is_none_or(|v| v.trim().is_empty()) {
+        p.add(
+            "callback.username",
+            "the OpenG2P API sink needs the Odoo login MTS calls OpenG2P's API with (HTTP Basic)",
+        );
+    }
+    if cb.password.is_none() {
+        p.add(
+            "callback.password",
+            "the OpenG2P API sink needs that login's password (password_env or password_file)",
+        );
+    }
+    if cb.bulk {
+        p.add(
+            "callback.bulk",
+            "OpenG2P's API refuses a whole list for one bad element: the OpenG2P API sink sends \
+             one record a callback",
+        );
+    }
+    if cb.auth_type == AuthType::StaticBearer {
+        p.add(
+            "callback.auth_type",
+            "the OpenG2P API sink authenticates with HTTP Basic (username, password); remove \
+             auth_type",
+        );
     }
 }
 
@@ -684,7 +767,25 @@ fn read_callback(
 ) -> CallbackSettings {
     let t = root.table("callback", p);
     t.only(CALLBACK, p);
+    let sink = match t.choice("sink", &["odoo", "self_hosted", "openg2p_api"], p) {
+        Some("self_hosted") => SinkKind::SelfHosted,
+        Some("openg2p_api") => SinkKind::OpenG2pApi,
+        _ => SinkKind::Odoo,
+    };
+    let listen = t.string("listen", p).and_then(|text| {
+        text.trim()
+            .parse()
+            .map_err(|_| {
+                p.add(
+                    "callback.listen",
+                    format!("'{text}' is not an address and port such as 0.0.0.0:8090"),
+                );
+            })
+            .ok()
+    });
     let mut c = CallbackSettings {
+        sink,
+        listen,
         url: t.url("url", false, p),
         http_method: match t.choice("http_method", &["POST", "PUT", "GET", "PATCH"], p) {
             Some("PUT") => HttpMethod::Put,
@@ -701,7 +802,8 @@ fn read_callback(
         auth_url: t.url("auth_url", false, p),
         database: t.string("database", p),
         username: t.string("username", p),
-        bulk: t.boolean("bulk", false, p),
+        // The self-hosted receiver takes a batch's results in one callback.
+        bulk: t.boolean("bulk", sink == SinkKind::SelfHosted, p),
         ..CallbackSettings::default()
     };
     if let Some((secret, source)) = t.secret("password", env, p) {
@@ -805,7 +907,9 @@ fn check_output_format(format: &str, callback: &CallbackSettings, p: &mut Proble
         match program.first(&sample_result(processed)) {
             Output::Value(body) => {
                 // The Odoo sink's target (call_kw) needs a JSON-RPC call with model and method.
-                let odoo_target = callback.auth_type == AuthType::Odoo && callback.url.is_none();
+                let odoo_target = callback.sink == SinkKind::Odoo
+                    && callback.auth_type == AuthType::Odoo
+                    && callback.url.is_none();
                 if odoo_target
                     && (body["params"]["model"].as_str().is_none()
                         || body["params"]["method"].as_str().is_none())
