@@ -5,10 +5,10 @@
 //! docs/PERFORMANCE.md.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use omc::core::domain::Record;
-use omc::core::fixture::RegistrantSeed;
-use omc::core::memory::MemoryRegistry;
-use omc::core::{CandidateQuery, Domain, IdTypes, Registry};
+use omc::domain::Record;
+use omc::fixture::RegistrantSeed;
+use omc::memory::MemoryRegistry;
+use omc::{CandidateQuery, Domain, IdTypes, Registry};
 use serde_json::{Value, json};
 use std::hint::black_box;
 
@@ -27,7 +27,7 @@ fn registry() -> MemoryRegistry {
         let vid = (id % 4 != 0).then(|| format!("{:016}", id));
         let mut seed = RegistrantSeed::individual(id, fields, vid.as_deref());
         if id % 32 == 1 {
-            seed.token = Some(omc::core::Token::new(format!("T{id}")));
+            seed.token = Some(omc::Token::new(format!("T{id}")));
         }
         seed
     });

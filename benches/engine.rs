@@ -5,15 +5,15 @@
 //! docs/PERFORMANCE.md.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use omc::core::fixture::synthetic;
-use omc::core::memory::MemoryRegistry;
-use omc::core::receiver::{
+use omc::fixture::synthetic;
+use omc::memory::MemoryRegistry;
+use omc::receiver::{
     CallbackReceiver, CallbackRequest, PayloadLimits, ReceiverSettings, SelfHostedSink,
     parse_results,
 };
-use omc::core::rules::{MandatoryFields, build_authdata, mts_verdict};
-use omc::core::token::mock_token;
-use omc::core::{
+use omc::rules::{MandatoryFields, build_authdata, mts_verdict};
+use omc::token::mock_token;
+use omc::{
     CallbackSink, Candidate, CandidateQuery, Domain, IdTypes, Mapping, RegistrantId, Registry,
     SeedRequest, Token,
 };
@@ -66,7 +66,7 @@ fn bulk_callback(n: usize) -> Vec<u8> {
 
 fn build_request(c: &mut Criterion) {
     let page = candidates(500);
-    let fields = omc::core::config::default_fields();
+    let fields = omc::config::default_fields();
     let mapping = Mapping::default();
     let mandatory = MandatoryFields::default();
     let (_, receiver, _) = receiving(0);

@@ -38,10 +38,10 @@ mod router;
 
 use common::{DATABASE, LOGIN, PASSWORD};
 use omc::connector::Connector;
-use omc::core::engine::WaitPolicy;
-use omc::core::ledger::SqliteLedger;
-use omc::core::runs::{RunRequest, RunSettings, Runner};
-use omc::core::{Engine, EngineSettings, IdTypes, RunReport};
+use omc::engine::WaitPolicy;
+use omc::ledger::SqliteLedger;
+use omc::runs::{RunRequest, RunSettings, Runner};
+use omc::{Engine, EngineSettings, IdTypes, RunReport};
 use omc::mts::emulator::MtsEmulator;
 use omc::odoo::OdooRegistry;
 use omc::odoo::emulator::OdooEmulator;

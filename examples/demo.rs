@@ -31,9 +31,9 @@ mod router;
 
 use common::{DATABASE, LOGIN, PASSWORD};
 use omc::connector::Connector;
-use omc::core::fixture::synthetic_vid;
-use omc::core::token::mock_token;
-use omc::core::{EngineSettings, IdTypes, RunReport, Token};
+use omc::fixture::synthetic_vid;
+use omc::token::mock_token;
+use omc::{EngineSettings, IdTypes, RunReport, Token};
 use omc::mts::emulator::MtsEmulator;
 use omc::odoo::emulator::OdooEmulator;
 use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};

@@ -2,10 +2,10 @@
 //! and run against the emulators.
 
 use omc::connector::Connector;
-use omc::core::ConnectorConfig;
-use omc::core::config::{Environment, Format, import_openg2p};
-use omc::core::engine::{EngineSettings, WaitPolicy};
-use omc::core::fixture::synthetic;
+use omc::ConnectorConfig;
+use omc::config::{Environment, Format, import_openg2p};
+use omc::engine::{EngineSettings, WaitPolicy};
+use omc::fixture::synthetic;
 
 mod common;
 

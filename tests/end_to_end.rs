@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 use omc::connector::Connector;
-use omc::core::config::{AuthType, CallbackSettings, JobType, OdooSettings};
-use omc::core::engine::EngineSettings;
-use omc::core::fixture::{RegistrantSeed, synthetic, synthetic_one};
-use omc::core::token::mock_token;
-use omc::core::{
+use omc::config::{AuthType, CallbackSettings, JobType, OdooSettings};
+use omc::engine::EngineSettings;
+use omc::fixture::{RegistrantSeed, synthetic, synthetic_one};
+use omc::token::mock_token;
+use omc::{
     Candidate, CandidateQuery, ConnectorConfig, Engine, RegistrantId, Registry, RegistryError,
     RunReport, StoreReport, Token, Vid,
 };

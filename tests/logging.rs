@@ -6,8 +6,8 @@ mod common;
 
 use common::command::Omc;
 use common::{DATABASE, PARTNER, emulators};
-use omc::core::fixture::synthetic;
-use omc::core::token::mock_token;
+use omc::fixture::synthetic;
+use omc::token::mock_token;
 use serde_json::Value;
 use std::time::Duration;
 

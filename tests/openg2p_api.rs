@@ -1,10 +1,10 @@
 //! End to end over real HTTP: MTS (emulator) calls OpenG2P's `update_individual` API (Odoo
 //! emulator) with HTTP Basic; OMC reads the tokens back and removes the VIDs.
 
-use omc::core::engine::EngineSettings;
-use omc::core::fixture::synthetic;
-use omc::core::token::mock_token;
-use omc::core::{Engine, IdTypes, RunReport};
+use omc::engine::EngineSettings;
+use omc::fixture::synthetic;
+use omc::token::mock_token;
+use omc::{Engine, IdTypes, RunReport};
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::OpenG2pApiSink;

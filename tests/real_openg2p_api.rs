@@ -16,9 +16,9 @@
 mod common;
 
 use common::real::{RealStack, VidSeries};
-use omc::core::engine::{EngineSettings, WaitPolicy};
-use omc::core::token::mock_token;
-use omc::core::{Domain, Engine, IdTypes, RequestStatus, TokenSeeder};
+use omc::engine::{EngineSettings, WaitPolicy};
+use omc::token::mock_token;
+use omc::{Domain, Engine, IdTypes, RequestStatus, TokenSeeder};
 use omc::mts::MtsClient;
 use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
 use secrecy::SecretString;
@@ -237,7 +237,7 @@ async fn mts_ping_authfields_and_processed_with_errors_are_as_the_emulator_says(
         if let Some(vid) = vid {
             r["vid"] = json!(vid);
         }
-        omc::core::PersonalRecord::from(r.as_object().unwrap().clone())
+        omc::PersonalRecord::from(r.as_object().unwrap().clone())
     };
     // A callback endpoint that answers 200 to anything, so the status stays what processing
     // left.
@@ -254,21 +254,21 @@ async fn mts_ping_authfields_and_processed_with_errors_are_as_the_emulator_says(
             });
         }
     });
-    let delivery = omc::core::Delivery {
+    let delivery = omc::Delivery {
         url: callback_url.parse().unwrap(),
-        http_method: omc::core::HttpMethod::Post,
+        http_method: omc::HttpMethod::Post,
         timeout_seconds: 1,
         call_in_bulk: true,
         output_format: None,
         extra_headers: Default::default(),
-        auth: omc::core::CallbackAuth::None,
+        auth: omc::CallbackAuth::None,
     };
     for records in [
         vec![record(Some(vids.vid(0).expose().to_owned())), record(None)],
         vec![record(None)],
     ] {
-        let request = omc::core::SeedRequest {
-            mapping: omc::core::Mapping::default(),
+        let request = omc::SeedRequest {
+            mapping: omc::Mapping::default(),
             lang: "eng".into(),
             authdata: records,
         };

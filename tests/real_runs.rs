@@ -20,9 +20,9 @@ mod common;
 
 use common::command::Omc;
 use common::real::{RealStack, VidSeries};
-use omc::core::Vid;
-use omc::core::time::Timestamp;
-use omc::core::token::mock_token;
+use omc::Vid;
+use omc::time::Timestamp;
+use omc::token::mock_token;
 use omc::odoo::OdooClient;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -15,11 +15,11 @@ mod router;
 #[path = "../src/cli/receiver/server.rs"]
 mod server;
 
-use omc::core::IdTypes;
-use omc::core::RegistrantId;
-use omc::core::fixture::synthetic;
-use omc::core::memory::MemoryRegistry;
-use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
+use omc::IdTypes;
+use omc::RegistrantId;
+use omc::fixture::synthetic;
+use omc::memory::MemoryRegistry;
+use omc::receiver::{CallbackReceiver, ReceiverSettings};
 use router::RequestLimits;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};

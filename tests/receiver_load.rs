@@ -18,8 +18,8 @@
 mod common;
 
 use common::{DATABASE, emulators};
-use omc::core::RegistrantId;
-use omc::core::fixture::synthetic;
+use omc::RegistrantId;
+use omc::fixture::synthetic;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -8,10 +8,10 @@ mod common;
 use common::PARTNER;
 use common::proxy::Release;
 use common::stage::{Stage, until, vids_of};
-use omc::core::fixture::{RegistrantSeed, synthetic, synthetic_one};
-use omc::core::time::Timestamp;
-use omc::core::token::mock_token;
-use omc::core::{RegistrantId, Registry, Vid};
+use omc::fixture::{RegistrantSeed, synthetic, synthetic_one};
+use omc::time::Timestamp;
+use omc::token::mock_token;
+use omc::{RegistrantId, Registry, Vid};
 use omc::mts::emulator::MtsEmulator;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -318,7 +318,7 @@ async fn sigterm_finishes_what_was_sent_records_the_run_interrupted_and_exits_4(
     );
     let report: Value =
         serde_json::from_slice(&out.stdout).expect("the report is printed on stdout");
-    assert_eq!(report["stopped"], omc::core::engine::CANCELLED, "{report}");
+    assert_eq!(report["stopped"], omc::engine::CANCELLED, "{report}");
     // What was sent before the signal was finished (which batches that was depends on timing;
     // that none is sent after it is the engine's own test).
     assert_eq!(report["sent"], report["tokenised"], "{report}");

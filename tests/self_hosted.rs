@@ -5,14 +5,14 @@
 #[path = "../src/cli/receiver/router.rs"]
 mod router;
 
-use omc::core::conformance::sink::{SinkHarness, callback_bodies, run_sink_suite};
-use omc::core::engine::EngineSettings;
-use omc::core::fixture::{RegistrantSeed, synthetic};
-use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
-use omc::core::sink::{CallbackAuth, SeedResult};
-use omc::core::token::mock_token;
-use omc::core::{CallbackSink, Delivery};
-use omc::core::{Engine, HttpMethod, RegistrantId, RunReport, SelfHostedSink, Token};
+use omc::conformance::sink::{SinkHarness, callback_bodies, run_sink_suite};
+use omc::engine::EngineSettings;
+use omc::fixture::{RegistrantSeed, synthetic};
+use omc::receiver::{CallbackReceiver, ReceiverSettings};
+use omc::sink::{CallbackAuth, SeedResult};
+use omc::token::mock_token;
+use omc::{CallbackSink, Delivery};
+use omc::{Engine, HttpMethod, RegistrantId, RunReport, SelfHostedSink, Token};
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::OdooRegistry;
@@ -133,7 +133,7 @@ async fn every_method_single_and_bulk_with_bearer_and_odoo_auth() {
                 // MTS logs out after its last callback, which may be after OMC has read every
                 // token back: poll with a deadline.
                 let receiver = w.receiver.clone();
-                omc::core::conformance::eventually(
+                omc::conformance::eventually(
                     &format!("{what}: MTS logged out"),
                     Duration::from_secs(10),
                     || {

@@ -9,8 +9,8 @@ mod common;
 use common::PARTNER;
 use common::proxy::Release;
 use common::stage::{Stage, until};
-use omc::core::RegistrantId;
-use omc::core::fixture::{RegistrantSeed, synthetic};
+use omc::RegistrantId;
+use omc::fixture::{RegistrantSeed, synthetic};
 use omc::mts::emulator::MtsEmulator;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -267,7 +267,7 @@ async fn sigterm_mid_run_ends_the_service_with_the_run_interrupted_and_its_repor
     let (code, stdout) = service.ended(Duration::from_secs(30)).await;
     assert_eq!(code, Some(0), "a service ends with 0 on SIGTERM");
     let report: Value = serde_json::from_str(stdout.trim()).expect("the report on stdout");
-    assert_eq!(report["stopped"], omc::core::engine::CANCELLED, "{report}");
+    assert_eq!(report["stopped"], omc::engine::CANCELLED, "{report}");
     let runs = stage.omc.runs().await;
     assert_eq!(runs[0]["outcome"], "interrupted", "{runs:#?}");
 }

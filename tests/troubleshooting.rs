@@ -10,7 +10,7 @@ mod common;
 use common::command::Omc;
 use common::docs::{documented_messages, matches};
 use common::{DATABASE, emulators};
-use omc::core::fixture::synthetic;
+use omc::fixture::synthetic;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -235,7 +235,7 @@ async fn callbacks_that_cannot_arrive_stop_the_run_after_the_first_batch_with_th
     // The first batch's read-back deadline: counted from its processing, which takes
     // milliseconds here; the pre-flight and the diagnosis each wait at most 5 s for a URL that
     // does not answer.
-    let readback = omc::core::engine::WaitPolicy::default().readback_deadline(2);
+    let readback = omc::engine::WaitPolicy::default().readback_deadline(2);
     let within = readback + Duration::from_secs(10) + 2 * omc::odoo::CHECK_TIMEOUT;
     let (refused, black_holed) = tokio::join!(
         run(Fault {

@@ -38,9 +38,9 @@ mod router;
 mod server;
 
 use clap::Parser;
-use omc::core::engine::EngineSettings;
-use omc::core::receiver::{CallbackReceiver, PayloadLimits, ReceiverSettings};
-use omc::core::{Engine, HttpMethod, IdTypes, SelfHostedSink};
+use omc::engine::EngineSettings;
+use omc::receiver::{CallbackReceiver, PayloadLimits, ReceiverSettings};
+use omc::{Engine, HttpMethod, IdTypes, SelfHostedSink};
 use omc::mts::MtsClient;
 use omc::odoo::{OdooClient, OdooRegistry};
 use router::RequestLimits;

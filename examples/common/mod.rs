@@ -2,9 +2,9 @@
 //! the in-process self-hosted receiver, and the registry checks over JSON-RPC.
 
 use super::router;
-use omc::core::config::{AuthType, CallbackSettings, ConnectorBuilder, JobType, OdooSettings};
-use omc::core::receiver::{CallbackReceiver, ReceiverSettings};
-use omc::core::{ConnectorConfig, SelfHostedSink};
+use omc::config::{AuthType, CallbackSettings, ConnectorBuilder, JobType, OdooSettings};
+use omc::receiver::{CallbackReceiver, ReceiverSettings};
+use omc::{ConnectorConfig, SelfHostedSink};
 use omc::odoo::{OdooClient, OdooRegistry};
 use secrecy::SecretString;
 use serde_json::json;

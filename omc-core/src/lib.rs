@@ -14,6 +14,12 @@
 //!
 //! Personal data (names, VIDs, tokens, birthdates) lives in the newtypes of [`pii`], whose `Debug`
 //! never shows it.
+//!
+//! The traits are `async_trait` traits: implement them under [`macro@async_trait`], re-exported
+//! here so that an implementation needs no dependency of its own on the `async-trait` crate.
+//! (Rustdoc shows each async method in its expanded form, returning a boxed `Send` future.)
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
 pub mod domain;
@@ -35,7 +41,12 @@ pub mod time;
 pub mod token;
 
 #[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
+
+/// The attribute OMC's traits are declared with, and their implementations must carry
+/// (`#[omc_core::async_trait]`).
+pub use async_trait::async_trait;
 
 pub use config::ConnectorConfig;
 pub use domain::Domain;

@@ -19,12 +19,15 @@
 //! surely never arrived and leaves the rest to reconciliation. Only status GETs are retried by
 //! the client ([`RetryPolicy`]).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod client;
 mod envelope;
 mod error_map;
 mod policy;
 
 #[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod emulator;
 
 pub use client::{BuildError, MtsClient, MtsClientBuilder};

@@ -17,6 +17,8 @@
 //! Personal data never reaches a log, a `Debug` output or an error message: Odoo's own error
 //! messages (which may quote values) are dropped and only the exception name is kept.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod callback_login;
 mod client;
 mod error;
@@ -25,6 +27,7 @@ mod registry;
 mod sink;
 
 #[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod emulator;
 
 pub use callback_login::{CHECK_TIMEOUT, CallbackLogin, CallbackLoginError};

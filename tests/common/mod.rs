@@ -9,9 +9,9 @@ pub(crate) mod proxy;
 pub(crate) mod real;
 pub(crate) mod stage;
 
-use omc::core::IdTypes;
-use omc::core::engine::WaitPolicy;
-use omc::core::fixture::RegistrantSeed;
+use omc::IdTypes;
+use omc::engine::WaitPolicy;
+use omc::fixture::RegistrantSeed;
 use omc::mts::emulator::{MtsEmulator, RunningMts};
 use omc::odoo::OdooRegistry;
 use omc::odoo::emulator::{OdooEmulator, RunningOdoo};

@@ -22,7 +22,7 @@
 //! select only those (by id and a family name unique to the run), so they can share a registry
 //! with other data and with earlier runs.
 
-use omc::core::Vid;
+use omc::Vid;
 use omc::odoo::OdooClient;
 use secrecy::SecretString;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

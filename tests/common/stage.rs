@@ -5,10 +5,10 @@
 use super::command::Omc;
 use super::proxy::Proxy;
 use super::{DATABASE, PARTNER};
-use omc::core::fixture::RegistrantSeed;
-use omc::core::time::{ManualClock, Timestamp};
-use omc::core::token::mock_token;
-use omc::core::{RegistrantId, Vid};
+use omc::fixture::RegistrantSeed;
+use omc::time::{ManualClock, Timestamp};
+use omc::token::mock_token;
+use omc::{RegistrantId, Vid};
 use omc::mts::emulator::{MtsEmulator, RunningMts};
 use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
 use serde_json::Value;

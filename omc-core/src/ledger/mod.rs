@@ -17,6 +17,7 @@ mod sqlite;
 
 pub use memory::MemoryLedger;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteLedger;
 
 use crate::registry::{RegistrantId, WriteDates};
