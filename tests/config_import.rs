@@ -1,9 +1,9 @@
 //! A connector exported from OpenG2P (with OpenG2P's own defaults) is imported, checked, fixed,
 //! and run against the emulators.
 
-use omc::connector::Connector;
 use omc::ConnectorConfig;
 use omc::config::{Environment, Format, import_openg2p};
+use omc::connector::Connector;
 use omc::engine::{EngineSettings, WaitPolicy};
 use omc::fixture::synthetic;
 

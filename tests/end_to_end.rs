@@ -2,19 +2,19 @@
 //! configured as an OpenG2P operator configures a connector (auth type `odoo`).
 
 use async_trait::async_trait;
-use omc::connector::Connector;
 use omc::config::{AuthType, CallbackSettings, JobType, OdooSettings};
+use omc::connector::Connector;
 use omc::engine::EngineSettings;
 use omc::fixture::{RegistrantSeed, synthetic, synthetic_one};
+use omc::mts::MtsClient;
+use omc::mts::emulator::RunningMts;
+use omc::odoo::emulator::RunningOdoo;
+use omc::odoo::{OdooCallbackSink, OdooRegistry};
 use omc::token::mock_token;
 use omc::{
     Candidate, CandidateQuery, ConnectorConfig, Engine, RegistrantId, Registry, RegistryError,
     RunReport, StoreReport, Token, Vid,
 };
-use omc::mts::MtsClient;
-use omc::mts::emulator::RunningMts;
-use omc::odoo::emulator::RunningOdoo;
-use omc::odoo::{OdooCallbackSink, OdooRegistry};
 use secrecy::SecretString;
 use serde_json::json;
 use std::collections::BTreeMap;

@@ -3,12 +3,12 @@
 
 use omc::engine::EngineSettings;
 use omc::fixture::synthetic;
-use omc::token::mock_token;
-use omc::{Engine, IdTypes, RunReport};
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::OpenG2pApiSink;
 use omc::odoo::emulator::RunningOdoo;
+use omc::token::mock_token;
+use omc::{Engine, IdTypes, RunReport};
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;

@@ -17,10 +17,10 @@ mod common;
 
 use common::real::{RealStack, VidSeries};
 use omc::engine::{EngineSettings, WaitPolicy};
-use omc::token::mock_token;
-use omc::{Domain, Engine, IdTypes, RequestStatus, TokenSeeder};
 use omc::mts::MtsClient;
 use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
+use omc::token::mock_token;
+use omc::{Domain, Engine, IdTypes, RequestStatus, TokenSeeder};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::sync::Arc;

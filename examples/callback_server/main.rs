@@ -39,10 +39,10 @@ mod server;
 
 use clap::Parser;
 use omc::engine::EngineSettings;
-use omc::receiver::{CallbackReceiver, PayloadLimits, ReceiverSettings};
-use omc::{Engine, HttpMethod, IdTypes, SelfHostedSink};
 use omc::mts::MtsClient;
 use omc::odoo::{OdooClient, OdooRegistry};
+use omc::receiver::{CallbackReceiver, PayloadLimits, ReceiverSettings};
+use omc::{Engine, HttpMethod, IdTypes, SelfHostedSink};
 use router::RequestLimits;
 use secrecy::SecretString;
 use server::ConnectionLimits;

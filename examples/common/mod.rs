@@ -3,9 +3,9 @@
 
 use super::router;
 use omc::config::{AuthType, CallbackSettings, ConnectorBuilder, JobType, OdooSettings};
+use omc::odoo::{OdooClient, OdooRegistry};
 use omc::receiver::{CallbackReceiver, ReceiverSettings};
 use omc::{ConnectorConfig, SelfHostedSink};
-use omc::odoo::{OdooClient, OdooRegistry};
 use secrecy::SecretString;
 use serde_json::json;
 use std::sync::Arc;
