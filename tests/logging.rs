@@ -5,9 +5,8 @@
 mod common;
 
 use common::command::Omc;
-use common::{DATABASE, PARTNER, emulators, personal_data};
+use common::{DATABASE, emulators, personal_data};
 use omc::fixture::synthetic;
-use omc::token::mock_token;
 use serde_json::Value;
 use std::time::Duration;
 
