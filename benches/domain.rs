@@ -6,8 +6,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use omc::domain::Record;
-use omc::fixture::RegistrantSeed;
 use omc::memory::MemoryRegistry;
+use omc::memory::RegistrantSeed;
 use omc::{CandidateQuery, Domain, IdTypes, Registry};
 use serde_json::{Value, json};
 use std::hint::black_box;

@@ -5,14 +5,15 @@
 //! docs/PERFORMANCE.md.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use omc::fixture::synthetic;
+use omc::authdata::build_authdata;
 use omc::memory::MemoryRegistry;
+use omc::mts_rules::{MandatoryFields, mts_verdict};
 use omc::receiver::{
     CallbackReceiver, CallbackRequest, PayloadLimits, ReceiverSettings, SelfHostedSink,
     parse_results,
 };
-use omc::rules::{MandatoryFields, build_authdata, mts_verdict};
-use omc::token::mock_token;
+use omc::testing::mock_token;
+use omc::testing::synthetic;
 use omc::{
     CallbackSink, Candidate, CandidateQuery, Domain, IdTypes, Mapping, RegistrantId, Registry,
     SeedRequest, Token,

@@ -267,12 +267,11 @@ async fn engine(args: &Args, odoo_url: Url, mts_url: Url) -> Result<Engine, Stri
         .with_batch_size(args.batch_size)
         .with_max_in_flight(args.in_flight)
         .build();
-    let settings = EngineSettings {
-        wait: WaitPolicy {
-            poll_interval: Duration::from_millis(args.poll_ms),
-            ..WaitPolicy::default()
-        },
-        ..EngineSettings::from(&config)
+    let mut settings = EngineSettings::from(&config);
+    settings.wait = {
+        let mut wait = WaitPolicy::default();
+        wait.poll_interval = Duration::from_millis(args.poll_ms);
+        wait
     };
     let connector = if args.self_hosted {
         let registry = Arc::new(OdooRegistry::new(

@@ -31,11 +31,11 @@ mod router;
 
 use common::{DATABASE, LOGIN, PASSWORD};
 use omc::connector::Connector;
-use omc::fixture::synthetic_vid;
 use omc::mts::emulator::MtsEmulator;
 use omc::odoo::emulator::OdooEmulator;
 use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
-use omc::token::mock_token;
+use omc::testing::mock_token;
+use omc::testing::synthetic_vid;
 use omc::{EngineSettings, IdTypes, RunReport, Token};
 use secrecy::SecretString;
 use serde_json::{Value, json};

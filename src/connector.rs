@@ -2,7 +2,7 @@
 
 use omc_core::Registry;
 use omc_core::SelfHostedSink;
-use omc_core::config::{AuthType, SinkKind};
+use omc_core::config::{AuthType, ModelProblem, ModelSettings, SinkKind};
 use omc_core::engine::EngineSettings;
 use omc_core::receiver::{CallbackReceiver, ReceiverSettings};
 use omc_core::sink::DynCallbackSink;
@@ -58,6 +58,8 @@ pub struct Connector {
     /// The self-hosted sink's receiver (`callback.sink = "self_hosted"`), for the caller to
     /// serve at `callback.listen`; `None` for another sink.
     pub receiver: Option<Arc<CallbackReceiver>>,
+    /// The filters and fields the pre-flight check holds against the registry's own model.
+    model_settings: ModelSettings,
 }
 
 /// What a pre-flight check found wrong, in the order it checks: the registry first.
@@ -70,6 +72,18 @@ pub enum PreflightError {
     /// The registry refused MTS's callback login: every callback of the run would be lost.
     #[error(transparent)]
     CallbackLogin(CallbackLoginError),
+    /// The filters or fields do not fit the registry's own field model (read with
+    /// `fields_get`): a field it lacks, a path through a plain field, a field Odoo cannot
+    /// search, a value of the wrong type.
+    #[error(
+        "check filter, cleanup_filter and fields against the registry's own model (read with \
+         fields_get): {}",
+        listed(problems)
+    )]
+    Model {
+        /// Every problem found.
+        problems: Vec<ModelProblem>,
+    },
     /// MTS did not answer its `ping`.
     #[error("MTS at {url} is not reachable")]
     Mts {
@@ -79,6 +93,15 @@ pub enum PreflightError {
         #[source]
         source: omc_core::SeederError,
     },
+}
+
+/// Each problem as `setting: message`, in one line.
+fn listed(problems: &[ModelProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", p.setting, p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Connector {
@@ -287,13 +310,15 @@ impl Connector {
             mts,
             callback_login: None,
             receiver: None,
+            model_settings: ModelSettings::of(config),
         })
     }
 
     /// Checks what a run needs before it sends anything: OMC's login to the registry, that
-    /// both id types exist, that MTS answers its `ping`, and (Odoo sink) that the registry
-    /// accepts MTS's callback login. A callback login URL OMC cannot reach is only logged: MTS
-    /// may reach it where OMC does not.
+    /// both id types exist, that the filters and fields fit the registry's own field model
+    /// ([`check_model`](Self::check_model)), that MTS answers its `ping`, and (Odoo sink) that
+    /// the registry accepts MTS's callback login. A callback login URL OMC cannot reach is only
+    /// logged: MTS may reach it where OMC does not.
     pub async fn preflight(&self) -> Result<(), PreflightError> {
         self.registry
             .client()
@@ -304,6 +329,7 @@ impl Connector {
         for id_type in [&types.vid, &types.token] {
             self.registry.id_validation(id_type).await?;
         }
+        self.check_model().await?;
         self.mts
             .ping()
             .await
@@ -324,6 +350,26 @@ impl Connector {
             }
         }
         Ok(())
+    }
+
+    /// Reads the registry's own field model (`fields_get` of `res.partner`, `g2p.reg.id` and
+    /// the models the filters reach) and checks the configuration's `filter`,
+    /// `cleanup_filter` and `fields` against it, with the stock model's "did you mean" help:
+    /// a deployment's own fields pass, a field the registry lacks is told before anything is
+    /// sent.
+    pub async fn check_model(&self) -> Result<(), PreflightError> {
+        let model = self
+            .registry
+            .client()
+            .field_model(&self.model_settings.filters())
+            .await
+            .map_err(omc_core::RegistryError::from)?;
+        let problems = self.model_settings.check(&model);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(PreflightError::Model { problems })
+        }
     }
 }
 

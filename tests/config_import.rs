@@ -5,7 +5,7 @@ use omc::ConnectorConfig;
 use omc::config::{Environment, Format, import_openg2p};
 use omc::connector::Connector;
 use omc::engine::{EngineSettings, WaitPolicy};
-use omc::fixture::synthetic;
+use omc::testing::synthetic;
 
 mod common;
 
@@ -70,10 +70,8 @@ async fn an_imported_connector_runs_once_its_mapping_is_fixed() {
             "fullAddress = [\"address\"]",
         );
     let config = ConnectorConfig::from_text(&fixed, Format::Toml, "fixed.toml", &env).unwrap();
-    let settings = EngineSettings {
-        wait: quick_wait(WaitPolicy::default().readback_base),
-        ..EngineSettings::from(&config)
-    };
+    let mut settings = EngineSettings::from(&config);
+    settings.wait = quick_wait(WaitPolicy::default().readback_base);
     let connector = Connector::new(&config, settings).unwrap();
     let report = connector.engine.run_once().await.unwrap();
     assert_eq!(

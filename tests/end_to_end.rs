@@ -5,12 +5,13 @@ use async_trait::async_trait;
 use omc::config::{AuthType, CallbackSettings, JobType, OdooSettings};
 use omc::connector::Connector;
 use omc::engine::EngineSettings;
-use omc::fixture::{RegistrantSeed, synthetic, synthetic_one};
+use omc::memory::RegistrantSeed;
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::emulator::RunningOdoo;
 use omc::odoo::{OdooCallbackSink, OdooRegistry};
-use omc::token::mock_token;
+use omc::testing::mock_token;
+use omc::testing::{synthetic, synthetic_one};
 use omc::{
     Candidate, CandidateQuery, ConnectorConfig, Engine, RegistrantId, Registry, RegistryError,
     RunReport, StoreReport, Token, Vid,
@@ -56,10 +57,9 @@ fn config(w: &World, callback_password: &str) -> ConnectorConfig {
 }
 
 fn settings(config: &ConnectorConfig) -> EngineSettings {
-    EngineSettings {
-        wait: quick_wait(Duration::from_secs(5)),
-        ..EngineSettings::from(config)
-    }
+    let mut settings = EngineSettings::from(config);
+    settings.wait = quick_wait(Duration::from_secs(5));
+    settings
 }
 
 async fn run(w: &World, callback_password: &str) -> RunReport {

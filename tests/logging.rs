@@ -6,7 +6,7 @@ mod common;
 
 use common::command::Omc;
 use common::{DATABASE, emulators, personal_data};
-use omc::fixture::synthetic;
+use omc::testing::synthetic;
 use serde_json::Value;
 use std::time::Duration;
 

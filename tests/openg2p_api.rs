@@ -2,12 +2,12 @@
 //! emulator) with HTTP Basic; OMC reads the tokens back and removes the VIDs.
 
 use omc::engine::EngineSettings;
-use omc::fixture::synthetic;
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::OpenG2pApiSink;
 use omc::odoo::emulator::RunningOdoo;
-use omc::token::mock_token;
+use omc::testing::mock_token;
+use omc::testing::synthetic;
 use omc::{Engine, IdTypes, RunReport};
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -30,11 +30,9 @@ async fn run(odoo: &RunningOdoo, mts: &RunningMts, password: &str) -> RunReport 
         &IdTypes::default(),
     )
     .unwrap();
-    let settings = EngineSettings {
-        batch_size: 10,
-        wait: quick_wait(Duration::from_secs(1)),
-        ..EngineSettings::default()
-    };
+    let mut settings = EngineSettings::default();
+    settings.batch_size = 10;
+    settings.wait = quick_wait(Duration::from_secs(1));
     let seeder = MtsClient::builder(mts.base_url()).build().unwrap();
     Engine::new(registry, Arc::new(seeder), Arc::new(sink), settings)
         .run_once()

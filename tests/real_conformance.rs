@@ -27,7 +27,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use omc::conformance::registry::{self, RegistryHarness, Seeded};
 use omc::conformance::seeder::{self, SeederHarness, TokenRule};
-use omc::fixture::RegistrantSeed;
+use omc::memory::RegistrantSeed;
 use omc::mts::{MtsClient, RetryPolicy};
 use omc::odoo::{OdooClient, OdooRegistry};
 use omc::receiver::{PayloadLimits, output_format, parse_results};

@@ -19,7 +19,7 @@ use common::real::{RealStack, VidSeries};
 use omc::engine::{EngineSettings, WaitPolicy};
 use omc::mts::MtsClient;
 use omc::odoo::{OdooClient, OdooRegistry, OpenG2pApiSink};
-use omc::token::mock_token;
+use omc::testing::mock_token;
 use omc::{Domain, Engine, IdTypes, RequestStatus, TokenSeeder};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -142,14 +142,13 @@ async fn mts_calls_openg2p_back_and_every_registrant_gets_its_token_and_keeps_it
         .build()
         .expect("an MTS client");
     let mine = Domain::from_json(&json!([["family_name", "=", tag]])).expect("a domain");
-    let settings = EngineSettings {
-        filter: EngineSettings::default().filter.and(mine),
-        batch_size: 20,
-        wait: WaitPolicy {
-            poll_interval: Duration::from_millis(200),
-            ..WaitPolicy::default()
-        },
-        ..EngineSettings::default()
+    let mut settings = EngineSettings::default();
+    settings.filter = EngineSettings::default().filter.and(mine);
+    settings.batch_size = 20;
+    settings.wait = {
+        let mut wait = WaitPolicy::default();
+        wait.poll_interval = Duration::from_millis(200);
+        wait
     };
     let started = Instant::now();
     let report = Engine::new(registry, Arc::new(seeder), Arc::new(sink), settings)

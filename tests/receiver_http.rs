@@ -17,9 +17,9 @@ mod server;
 
 use omc::IdTypes;
 use omc::RegistrantId;
-use omc::fixture::synthetic;
 use omc::memory::MemoryRegistry;
 use omc::receiver::{CallbackReceiver, ReceiverSettings};
+use omc::testing::synthetic;
 use router::RequestLimits;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};

@@ -19,7 +19,7 @@ mod common;
 
 use common::{DATABASE, emulators};
 use omc::RegistrantId;
-use omc::fixture::synthetic;
+use omc::testing::synthetic;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -7,14 +7,15 @@ mod router;
 
 use omc::conformance::sink::{SinkHarness, callback_bodies, run_sink_suite};
 use omc::engine::EngineSettings;
-use omc::fixture::{RegistrantSeed, synthetic};
+use omc::memory::RegistrantSeed;
 use omc::mts::MtsClient;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::OdooRegistry;
 use omc::odoo::emulator::RunningOdoo;
 use omc::receiver::{CallbackReceiver, ReceiverSettings};
 use omc::sink::{CallbackAuth, SeedResult};
-use omc::token::mock_token;
+use omc::testing::mock_token;
+use omc::testing::synthetic;
 use omc::{CallbackSink, Delivery};
 use omc::{Engine, HttpMethod, RegistrantId, RunReport, SelfHostedSink, Token};
 use secrecy::{ExposeSecret, SecretString};
@@ -56,11 +57,10 @@ async fn world(seeds: Vec<RegistrantSeed>) -> World {
 }
 
 fn settings() -> EngineSettings {
-    EngineSettings {
-        batch_size: 7,
-        wait: quick_wait(Duration::from_secs(1)),
-        ..EngineSettings::default()
-    }
+    let mut settings = EngineSettings::default();
+    settings.batch_size = 7;
+    settings.wait = quick_wait(Duration::from_secs(1));
+    settings
 }
 
 async fn run(w: &World, sink: SelfHostedSink) -> RunReport {

@@ -7,10 +7,11 @@ mod common;
 
 use common::command::Omc;
 use common::{DATABASE, PARTNER, emulators};
-use omc::fixture::{RegistrantSeed, synthetic};
+use omc::memory::RegistrantSeed;
 use omc::mts::emulator::RunningMts;
 use omc::odoo::emulator::RunningOdoo;
-use omc::token::mock_token;
+use omc::testing::mock_token;
+use omc::testing::synthetic;
 
 /// A one-time connector over both emulators with `callback` as its `[callback]` table.
 fn connector(name: &str, odoo: &RunningOdoo, mts: &RunningMts, callback: &str) -> Omc {

@@ -10,7 +10,7 @@ mod common;
 use common::command::Omc;
 use common::docs::{documented_messages, matches};
 use common::{DATABASE, emulators};
-use omc::fixture::synthetic;
+use omc::testing::synthetic;
 use std::time::Duration;
 use tokio::time::Instant;
 

@@ -12,10 +12,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use omc_core::IdTypes;
-use omc_core::fixture::synthetic;
 use omc_core::memory::MemoryRegistry;
 use omc_core::receiver::{CallbackReceiver, CallbackResponse, ReceiverSettings, RequestHead};
 use omc_core::registry::RegistrantId;
+use omc_core::testing::synthetic;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::{Arc, OnceLock};
 

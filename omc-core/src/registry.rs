@@ -1,4 +1,172 @@
 //! The [`Registry`] trait: where registrants come from and where tokens go.
+//!
+//! # Implementing a registry
+//!
+//! [`Registry`] states the contract; [`conformance::registry`](crate::conformance) (feature
+//! `conformance`) checks it, one named case per behaviour. `OdooRegistry` hands each filter to
+//! Odoo; any other store evaluates it itself through [`domain::Record`](crate::domain::Record),
+//! one implementation per kind of record a filter reaches: the registrant, its ids (`reg_ids`),
+//! an id's type (`id_type`). A row of your store seen as those records:
+//!
+//! ```
+//! use omc_core::domain::Record;
+//! use omc_core::{Domain, IdTypes};
+//! use serde_json::{Map, Value, json};
+//!
+//! /// A registrant of your store: its fields and its ids as (type name, value, write_date).
+//! struct Row {
+//!     id: i64,
+//!     fields: Map<String, Value>,
+//!     ids: Vec<(String, String, String)>,
+//! }
+//! struct Registrant<'a>(&'a Row);
+//! struct RegId<'a>(&'a Row, usize);
+//! struct IdType<'a>(&'a str);
+//!
+//! impl Record for Registrant<'_> {
+//!     fn id(&self) -> i64 {
+//!         self.0.id
+//!     }
+//!     fn value(&self, field: &str) -> Value {
+//!         // Odoo's convention: a field with no value is `false`.
+//!         self.0.fields.get(field).cloned().unwrap_or(Value::Bool(false))
+//!     }
+//!     fn related(&self, field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
+//!         // `reg_ids`, the one2many to the registrant's ids; other fields are plain.
+//!         (field == "reg_ids").then(|| {
+//!             (0..self.0.ids.len())
+//!                 .map(|i| Box::new(RegId(self.0, i)) as Box<dyn Record + '_>)
+//!                 .collect()
+//!         })
+//!     }
+//! }
+//!
+//! impl Record for RegId<'_> {
+//!     fn id(&self) -> i64 {
+//!         self.0.id * 100 + self.1 as i64
+//!     }
+//!     fn value(&self, field: &str) -> Value {
+//!         let (_, value, written) = &self.0.ids[self.1];
+//!         match field {
+//!             "value" if value.is_empty() => Value::Bool(false),
+//!             "value" => json!(value),
+//!             "write_date" => json!(written),
+//!             _ => Value::Bool(false),
+//!         }
+//!     }
+//!     fn related(&self, field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
+//!         // `id_type`, the many2one to the id type, compared by its `name`.
+//!         (field == "id_type").then(|| vec![Box::new(IdType(&self.0.ids[self.1].0)) as _])
+//!     }
+//! }
+//!
+//! impl Record for IdType<'_> {
+//!     fn id(&self) -> i64 {
+//!         self.0.len() as i64
+//!     }
+//!     fn value(&self, field: &str) -> Value {
+//!         if field == "name" { json!(self.0) } else { Value::Bool(false) }
+//!     }
+//!     fn related(&self, _field: &str) -> Option<Vec<Box<dyn Record + '_>>> {
+//!         None
+//!     }
+//! }
+//!
+//! let stamp = "2026-01-05 10:00:00".to_owned();
+//! let mut row = Row {
+//!     id: 7,
+//!     // `active` must be there: like any field without a value, a missing one reads `false`,
+//!     // and an archived registrant is never selected.
+//!     fields: json!({"is_registrant": true, "active": true, "write_date": stamp})
+//!         .as_object()
+//!         .unwrap()
+//!         .clone(),
+//!     ids: vec![("MOSIP VID".into(), "4918350000000001".into(), stamp.clone())],
+//! };
+//! // What the engine selects: OpenG2P's default filter AND "holds a VID".
+//! let selected = Domain::openg2p_default().for_connector(&IdTypes::default());
+//! assert!(selected.selects(&Registrant(&row)), "selected");
+//! // A delta run's window reaches the ids' write dates too.
+//! let changed = Domain::parse(r#"["|", ["write_date", ">=", "2026-01-05 00:00:00"],
+//!                                      ["reg_ids.write_date", ">=", "2026-01-05 00:00:00"]]"#)
+//!     .unwrap();
+//! assert!(changed.selects(&Registrant(&row)), "changed");
+//! // Once it holds a token, the default filter leaves it out.
+//! row.ids.push(("MOSIP UIN TOKEN".into(), "tok".into(), stamp));
+//! assert!(!selected.selects(&Registrant(&row)), "tokenised");
+//! ```
+//!
+//! The trait itself, implemented under [`#[omc_core::async_trait]`](macro@crate::async_trait).
+//! For brevity this one keeps its registrants in a [`MemoryRegistry`](crate::memory::MemoryRegistry);
+//! the comments say what each method owes the engine:
+//!
+//! ```
+//! use omc_core::memory::MemoryRegistry;
+//! use omc_core::{
+//!     Candidate, CandidateQuery, RegistrantId, Registry, RegistryError, StoreReport, Token, Vid,
+//!     async_trait,
+//! };
+//! use std::collections::BTreeMap;
+//!
+//! #[derive(Debug, Default)] // Debug shows no personal data
+//! struct MyRegistry {
+//!     store: MemoryRegistry,
+//! }
+//!
+//! #[async_trait]
+//! impl Registry for MyRegistry {
+//!     async fn candidates(&self, q: &CandidateQuery) -> Result<Vec<Candidate>, RegistryError> {
+//!         // Registrants `q.filter.selects(..)` (archived ones left out unless the filter names
+//!         // `active`), id > q.after, ascending, at most q.limit; each with its VID, whether it
+//!         // holds a token, its write dates and exactly q.fields (`false` where empty).
+//!         self.store.candidates(q).await
+//!     }
+//!     async fn tokens(
+//!         &self,
+//!         ids: &[RegistrantId],
+//!     ) -> Result<BTreeMap<RegistrantId, Token>, RegistryError> {
+//!         // Only registrants holding a token with a value.
+//!         self.store.tokens(ids).await
+//!     }
+//!     async fn store_tokens(
+//!         &self,
+//!         tokens: &[(RegistrantId, Token)],
+//!     ) -> Result<StoreReport, RegistryError> {
+//!         // One token per registrant: the same again is `unchanged`, another a conflict.
+//!         self.store.store_tokens(tokens).await
+//!     }
+//!     async fn store_vids(&self, vids: &[(RegistrantId, Vid)]) -> Result<StoreReport, RegistryError> {
+//!         self.store.store_vids(vids).await
+//!     }
+//!     async fn id_validation(&self, id_type: &str) -> Result<Option<String>, RegistryError> {
+//!         self.store.id_validation(id_type).await
+//!     }
+//!     async fn remove_vids(&self, ids: &[RegistrantId]) -> Result<usize, RegistryError> {
+//!         // Idempotent: a VID already gone is no error.
+//!         self.store.remove_vids(ids).await
+//!     }
+//!     async fn holders(
+//!         &self,
+//!         tokens: &[Token],
+//!     ) -> Result<BTreeMap<Token, Vec<RegistrantId>>, RegistryError> {
+//!         self.store.holders(tokens).await
+//!     }
+//! }
+//!
+//! # #[cfg(feature = "conformance")]
+//! # {
+//! // The Registry suite, one named case per behaviour (feature `conformance`).
+//! use omc_core::IdTypes;
+//! use std::sync::Arc;
+//! let report = tokio::runtime::Runtime::new().unwrap().block_on(
+//!     omc_core::conformance::registry::run(|seeds, id_types: IdTypes| async move {
+//!         let store = MemoryRegistry::with_seeds(id_types, seeds);
+//!         Arc::new(MyRegistry { store }) as Arc<dyn Registry>
+//!     }),
+//! );
+//! report.assert_passed();
+//! # }
+//! ```
 
 use crate::domain::Domain;
 use crate::error::RegistryError;
@@ -136,9 +304,53 @@ pub struct StoreReport {
 /// Every method is idempotent; none is atomic with another (Odoo runs each call in its own
 /// transaction), which is why the engine removes a VID only after reading its token back.
 ///
-/// Records must expose what OMC's filters reach: on registrants `write_date` and the one2many
-/// `reg_ids` to their ids, on ids `id_type` (a relation to the id type, whose `name` is
-/// compared), `value` and `write_date`; an empty value reads as `false`.
+/// Implement it under `#[omc_core::async_trait]` (rustdoc shows the methods in their expanded
+/// form, each returning a boxed `Send` future); the [module documentation](self) has an example
+/// and the conformance suite (`omc_core::conformance::registry`, feature `conformance`) checks
+/// an implementation against everything below.
+///
+/// # The records behind the filters
+///
+/// [`candidates`](Self::candidates) evaluates `query.filter`, an Odoo domain on `res.partner`,
+/// with Odoo 17's semantics. Besides the fields an operator's own filter names, the domains OMC
+/// builds reach these records, relations and fields, which every registry must expose:
+///
+/// | record | field | OMC's domains that use it |
+/// |---|---|---|
+/// | registrant (`res.partner`) | `id` | keyset paging (`id > after`), imports (`id in [...]`), partitions |
+/// | | `active` | archived (`false`) registrants are left out unless the filter names `active` |
+/// | | `is_registrant` | OpenG2P's default filter |
+/// | | `write_date` | delta runs: `write_date >= watermark` |
+/// | | `reg_ids` (one2many to its ids) | every criterion on ids below |
+/// | id (`g2p.reg.id`) | `id_type` (many2one to the id type) | "holds a VID" (`reg_ids` `any` `id_type = <VID type>`), the default filter (`reg_ids.id_type =like "MOSIP VID"`, `! … "MOSIP UIN TOKEN"`), the cleanup filter, imports by domain |
+/// | | `value` | the VID or token itself |
+/// | | `write_date` | delta runs: `reg_ids.write_date >= watermark` (writing an id does not stamp the registrant) |
+/// | id type (`g2p.id.type`) | `name` | what `id_type` is compared with (a many2one compared with a string matches the related record's name) |
+///
+/// A registry that is not Odoo evaluates domains itself: it implements
+/// [`domain::Record`](crate::domain::Record) for each of those records (`value` for plain
+/// fields, `related` for `reg_ids` and `id_type`, `field_type` so that values convert as
+/// Odoo converts them) and keeps a registrant when
+/// [`Domain::selects`](crate::Domain::selects) says so, which also leaves archived
+/// registrants out as Odoo does. `conformance::domain` holds the table of filters with the
+/// registrants Odoo 17 answered for each.
+///
+/// # Conventions
+///
+/// - **Empty is `false`**, as in Odoo: a field or id value with no value reads as JSON
+///   `false`, in domain evaluation (`[field, "=", false]` selects unset fields; `Record::value`
+///   may give `Null` or `false`) and in [`Candidate::fields`], where every requested field is
+///   present (`false` when the registrant has no value); the engine leaves such fields out of
+///   what it sends. A many2one field reads as `[id, name]` (the engine sends the name).
+/// - **Ids by type name**: a registrant's VID is the value of its id of type
+///   [`IdTypes::vid`], its token that of its id of type [`IdTypes::token`]; an id with an
+///   empty value is not a VID or a token ([`Candidate::empty_token_id`] reports such a token
+///   id). A registrant holds at most one id of each type.
+/// - **Write dates** are Odoo's `write_date`, UTC, `YYYY-MM-DD HH:MM:SS`, stamped on a
+///   registrant when its fields change and on an id when the id is written;
+///   [`WriteDates::ids`] is the latest among its ids of the VID and token types.
+/// - **Personal data** (fields, VIDs, tokens) stays in [`PersonalRecord`], [`Vid`] and
+///   [`Token`], and out of `Debug`, `Display`, logs and [`RegistryError`]s.
 #[async_trait]
 pub trait Registry: fmt::Debug + Send + Sync + 'static {
     /// One page of registrants matching `query.filter`, in ascending id order, each with its VID,

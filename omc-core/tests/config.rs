@@ -466,7 +466,7 @@ fn a_known_password_appears_nowhere() {
             use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
             let registry = Arc::new(MemoryRegistry::with_seeds(
                 Default::default(),
-                omc_core::fixture::synthetic(20, 1),
+                omc_core::testing::synthetic(20, 1),
             ));
             let sink = Arc::new(MemorySink::new(registry.clone()));
             let seeder = Arc::new(MemorySeeder::new("p", sink.clone()));

@@ -5,10 +5,11 @@ use omc_core::engine::{
     CALLBACKS_FAILED, CALLBACKS_NOT_ARRIVING, EngineError, EngineSettings, Progress, RunHooks,
     Selection, WaitPolicy,
 };
-use omc_core::fixture::{RegistrantSeed, synthetic};
+use omc_core::memory::RegistrantSeed;
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
-use omc_core::token::mock_token;
+use omc_core::testing::mock_token;
+use omc_core::testing::synthetic;
 use omc_core::{Delivery, Engine, IdTypes, RegistrantId, Registry, RunReport, SeederError};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -37,11 +38,10 @@ fn kit(seeds: impl IntoIterator<Item = RegistrantSeed>, settings: EngineSettings
 }
 
 fn small_batches() -> EngineSettings {
-    EngineSettings {
-        batch_size: 100,
-        page_size: 64,
-        ..EngineSettings::default()
-    }
+    let mut settings = EngineSettings::default();
+    settings.batch_size = 100;
+    settings.page_size = 64;
+    settings
 }
 
 fn sent_ids(seeder: &MemorySeeder) -> Vec<i64> {
@@ -87,7 +87,7 @@ async fn a_second_run_sends_nothing_already_tokenised() {
 }
 
 fn with(id: i64, patch: Value) -> RegistrantSeed {
-    let mut seed = omc_core::fixture::synthetic_one(id, 3);
+    let mut seed = omc_core::testing::synthetic_one(id, 3);
     for (k, v) in patch.as_object().unwrap() {
         seed.fields.expose_mut().insert(k.clone(), v.clone());
     }
@@ -129,10 +129,8 @@ async fn records_mts_would_refuse_are_held_back_with_its_code() {
 async fn registrants_without_a_vid_are_never_selected_whatever_the_filter() {
     let mut seeds: Vec<_> = synthetic(3, 3).collect();
     seeds[1].vid = None;
-    let settings = EngineSettings {
-        filter: omc_core::Domain::parse(r#"[["is_registrant", "=", true]]"#).unwrap(),
-        ..small_batches()
-    };
+    let mut settings = small_batches();
+    settings.filter = omc_core::Domain::parse(r#"[["is_registrant", "=", true]]"#).unwrap();
     let kit = kit(seeds, settings);
     let report = kit.engine.run_once().await.unwrap();
     assert_eq!(
@@ -149,10 +147,9 @@ async fn registrants_without_a_vid_are_never_selected_whatever_the_filter() {
 async fn a_token_already_held_gets_its_vid_removed_without_sending() {
     let mut seeds: Vec<_> = synthetic(3, 3).collect();
     seeds[0].token = Some(mock_token(seeds[0].vid.as_ref().unwrap(), PARTNER));
-    let settings = EngineSettings {
-        filter: omc_core::Domain::parse(r#"[["reg_ids.id_type", "=", "MOSIP VID"]]"#).unwrap(),
-        ..small_batches()
-    };
+    let mut settings = small_batches();
+    settings.filter =
+        omc_core::Domain::parse(r#"[["reg_ids.id_type", "=", "MOSIP VID"]]"#).unwrap();
     let kit = kit(seeds.clone(), settings.clone());
     let report = kit.engine.run_once().await.unwrap();
     assert_eq!(report.cleanup.vids_removed, 1, "removed before selecting");
@@ -176,13 +173,11 @@ fn kit_without_cleanup(
     seeds: impl IntoIterator<Item = RegistrantSeed>,
     settings: EngineSettings,
 ) -> Kit {
-    kit(
-        seeds,
-        EngineSettings {
-            cleanup_filter: None,
-            ..settings
-        },
-    )
+    kit(seeds, {
+        let mut settings = settings;
+        settings.cleanup_filter = None;
+        settings
+    })
 }
 
 #[tokio::test(start_paused = true)]
@@ -367,10 +362,8 @@ async fn batches_in_flight_are_bounded() {
             most: AtomicUsize::new(0),
             polls: AtomicUsize::new(0),
         });
-        let settings = EngineSettings {
-            max_in_flight: max,
-            ..small_batches()
-        };
+        let mut settings = small_batches();
+        settings.max_in_flight = max;
         let engine = Engine::new(registry, seeder.clone(), sink, settings);
         let report: RunReport = engine.run_once().await.unwrap();
         assert_eq!(report.tokenised, 1000);
@@ -602,11 +595,9 @@ async fn a_run_stopped_by_the_registry_still_gives_its_report() {
     });
     let sink = Arc::new(MemorySink::new(registry.clone()));
     let seeder = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
-    let settings = EngineSettings {
-        batch_size: 50,
-        cleanup_filter: None,
-        ..small_batches()
-    };
+    let mut settings = small_batches();
+    settings.batch_size = 50;
+    settings.cleanup_filter = None;
     let engine = Engine::new(registry, seeder, sink, settings);
     let failed = engine.run_once().await.unwrap_err();
     assert_eq!(failed.to_string(), "reading candidates failed");
@@ -672,10 +663,8 @@ async fn registrants_tokenised_by_someone_else_since_selection_are_not_sent() {
     });
     let sink = Arc::new(MemorySink::new(registry.clone()));
     let seeder = Arc::new(MemorySeeder::new(PARTNER, sink.clone()));
-    let settings = EngineSettings {
-        cleanup_filter: None,
-        ..small_batches()
-    };
+    let mut settings = small_batches();
+    settings.cleanup_filter = None;
     let engine = Engine::new(registry, seeder.clone(), sink, settings);
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.selected, 20);
@@ -693,23 +682,20 @@ async fn registrants_tokenised_by_someone_else_since_selection_are_not_sent() {
 
 #[tokio::test(start_paused = true)]
 async fn waits_of_any_length_saturate_instead_of_overflowing() {
-    let forever = WaitPolicy {
-        first_poll: Duration::MAX,
-        poll_interval: Duration::MAX,
-        status_base: Duration::MAX,
-        status_per_record: Duration::MAX,
-        readback_base: Duration::MAX,
-        readback_per_record: Duration::MAX,
-        submit_retries: 2,
-        retry_backoff: Duration::MAX,
-    };
-    let kit = kit(
-        synthetic(30, 5),
-        EngineSettings {
-            wait: forever,
-            ..small_batches()
-        },
-    );
+    let mut forever = WaitPolicy::default();
+    forever.first_poll = Duration::MAX;
+    forever.poll_interval = Duration::MAX;
+    forever.status_base = Duration::MAX;
+    forever.status_per_record = Duration::MAX;
+    forever.readback_base = Duration::MAX;
+    forever.readback_per_record = Duration::MAX;
+    forever.submit_retries = 2;
+    forever.retry_backoff = Duration::MAX;
+    let kit = kit(synthetic(30, 5), {
+        let mut settings = small_batches();
+        settings.wait = forever;
+        settings
+    });
     for _ in 0..2 {
         kit.seeder.fail_next(SeederError::NotDelivered {
             message: "connection refused".into(),
@@ -758,11 +744,9 @@ async fn measured_run(max_request_bytes: usize) -> (RunReport, Vec<(usize, usize
         inner: Arc::new(MemorySeeder::new(PARTNER, sink.clone())),
         requests: Mutex::new(Vec::new()),
     });
-    let settings = EngineSettings {
-        batch_size: 10_000,
-        max_request_bytes: Some(max_request_bytes),
-        ..small_batches()
-    };
+    let mut settings = small_batches();
+    settings.batch_size = 10_000;
+    settings.max_request_bytes = Some(max_request_bytes);
     let engine = Engine::new(registry, seeder.clone(), sink, settings);
     let report = engine.run_once().await.unwrap();
     let requests = seeder.requests.lock().unwrap().clone();
@@ -794,10 +778,8 @@ fn not_reached() -> SeederError {
 
 #[tokio::test(start_paused = true)]
 async fn an_unreachable_mts_stops_the_run_after_three_failed_submissions() {
-    let settings = EngineSettings {
-        batch_size: 10,
-        ..small_batches()
-    };
+    let mut settings = small_batches();
+    settings.batch_size = 10;
     let retries = settings.wait.submit_retries as usize;
     let kit = kit(synthetic(100, 9), settings);
     // Three batches, each through its retries; a fourth batch would be taken.
@@ -819,14 +801,13 @@ async fn an_unreachable_mts_stops_the_run_after_three_failed_submissions() {
 
 #[tokio::test(start_paused = true)]
 async fn a_submission_that_goes_through_resets_the_count() {
-    let settings = EngineSettings {
-        batch_size: 10,
-        max_in_flight: 1,
-        wait: WaitPolicy {
-            submit_retries: 0,
-            ..WaitPolicy::default()
-        },
-        ..small_batches()
+    let mut settings = small_batches();
+    settings.batch_size = 10;
+    settings.max_in_flight = 1;
+    settings.wait = {
+        let mut wait = WaitPolicy::default();
+        wait.submit_retries = 0;
+        wait
     };
     let kit = kit(synthetic(50, 9), settings);
     kit.seeder.fail_next(not_reached());

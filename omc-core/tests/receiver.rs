@@ -1,9 +1,11 @@
 //! The self-hosted callback receiver with the in-memory registry: the malformed-body table,
 //! replays and conflicts, duplicate groups, authentication, and the engine's report.
 
-use omc_core::fixture::{RegistrantSeed, synthetic};
+use omc_core::memory::RegistrantSeed;
+
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::receiver::{CallbackReceiver, CallbackRequest, ReceiverSettings};
+use omc_core::testing::synthetic;
 use omc_core::{
     CallbackSink, Engine, EngineSettings, IdTypes, RegistrantId, Registry, SelfHostedSink, Token,
 };
@@ -452,13 +454,12 @@ async fn the_engine_reports_what_the_self_hosted_sink_saw() {
     let memory = Arc::new(MemorySink::new(scratch).recording());
     let seeder = Arc::new(MemorySeeder::new("partner", memory.clone()));
     let relay = Arc::new(Relay { sink, memory });
-    let settings = EngineSettings {
-        wait: omc_core::engine::WaitPolicy {
-            poll_interval: Duration::from_millis(5),
-            readback_base: Duration::from_millis(50),
-            ..Default::default()
-        },
-        ..EngineSettings::default()
+    let mut settings = EngineSettings::default();
+    settings.wait = {
+        let mut wait = omc_core::engine::WaitPolicy::default();
+        wait.poll_interval = Duration::from_millis(5);
+        wait.readback_base = Duration::from_millis(50);
+        wait
     };
     let engine = Engine::new(registry.clone(), seeder, relay, settings);
     let report = engine.run_once().await.unwrap();

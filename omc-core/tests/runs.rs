@@ -4,13 +4,14 @@
 
 use async_trait::async_trait;
 use omc_core::engine::{CALLBACKS_NOT_ARRIVING, CANCELLED, EngineSettings, NO_RESULT, RunHooks};
-use omc_core::fixture::{RegistrantSeed, synthetic, synthetic_one};
 use omc_core::ledger::{LedgerError, MemoryLedger, RunKind, RunLedger, RunOutcome};
+use omc_core::memory::RegistrantSeed;
 use omc_core::memory::{MemoryRegistry, MemorySeeder, MemorySink};
 use omc_core::runs::{Import, RunRequest, RunSettings, Runner, parse_csv};
 use omc_core::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
+use omc_core::testing::mock_token;
+use omc_core::testing::{synthetic, synthetic_one};
 use omc_core::time::{ManualClock, Timestamp};
-use omc_core::token::mock_token;
 use omc_core::{Delivery, SeederError};
 use omc_core::{Domain, Engine, IdTypes, PersonalRecord, RegistrantId, RunReport, Vid};
 use serde_json::json;
@@ -343,10 +344,8 @@ async fn vids_beside_tokens_are_removed_whatever_the_filter_and_kept_beside_an_e
 
 #[tokio::test(start_paused = true)]
 async fn a_vid_beside_an_empty_token_id_is_reported_not_sent_when_the_filter_selects_it() {
-    let settings = EngineSettings {
-        filter: Domain::parse(r#"[["is_registrant", "=", true]]"#).unwrap(),
-        ..EngineSettings::default()
-    };
+    let mut settings = EngineSettings::default();
+    settings.filter = Domain::parse(r#"[["is_registrant", "=", true]]"#).unwrap();
     let k = kit_with(synthetic(2, 7), no_overlap(), settings);
     k.registry.add_empty_token_id(RegistrantId(2));
     let (report, sent) = k.run(RunRequest::Full).await;
@@ -495,11 +494,9 @@ async fn a_cancelled_run_finishes_what_it_sent_and_is_recorded_interrupted() {
         inner: inner.clone(),
         cancel: cancel.clone(),
     });
-    let settings = EngineSettings {
-        batch_size: 50,
-        page_size: 50,
-        ..EngineSettings::default()
-    };
+    let mut settings = EngineSettings::default();
+    settings.batch_size = 50;
+    settings.page_size = 50;
     let engine = Engine::new(registry.clone(), seeder, sink, settings);
     let ledger = Arc::new(MemoryLedger::new());
     let runner = Runner::new(engine, ledger.clone(), no_overlap()).with_clock(Arc::new(clock));

@@ -97,7 +97,8 @@ impl MtsClient {
 
     /// The exact body [`submit`](TokenSeeder::submit) posts to `authtoken/json` for `request`
     /// with `delivery`, stamped with the current time: for benchmarks, and for checking what
-    /// would be sent. It holds personal data and secrets: never log it.
+    /// would be sent. It holds personal data and secrets: never log it. Not part of the API.
+    #[doc(hidden)]
     pub fn submission_body(&self, request: &SeedRequest, delivery: &Delivery) -> Vec<u8> {
         envelope::submission(&self.meta, request, delivery, SystemTime::now())
     }
@@ -166,6 +167,29 @@ impl MtsClient {
                 message: "ping: the answer is not MTS's (a JSON string ending in pong)".into(),
             }),
         }
+    }
+
+    /// The mapping keys MTS understands (`GET authtoken/authfields`), in MTS's order: the real
+    /// MTS answers `{"response": {"authfields": [...]}}` inside its envelope. A connection
+    /// error is [`SeederError::NotDelivered`]; an answer without a list of strings there is
+    /// [`SeederError::Protocol`].
+    pub async fn authfields(&self) -> Result<Vec<String>, SeederError> {
+        const CALL: &str = "GET authtoken/authfields";
+        let url = self.endpoint(&["authtoken", "authfields"]);
+        let sent = self.http.get(url).timeout(self.timeouts.base).send().await;
+        let response = read(CALL, sent.map_err(|e| error_map::transport(CALL, e))?).await?;
+        response
+            .get("authfields")
+            .and_then(Value::as_array)
+            .and_then(|fields| {
+                fields
+                    .iter()
+                    .map(|f| f.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| SeederError::Protocol {
+                message: format!("{CALL}: the answer has no list of authfields"),
+            })
     }
 
     fn endpoint(&self, segments: &[&str]) -> Url {

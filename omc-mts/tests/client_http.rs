@@ -4,9 +4,9 @@ mod common;
 
 use common::{delivery, record, seed};
 use omc_core::engine::{EngineSettings, WaitPolicy};
-use omc_core::fixture::synthetic;
 use omc_core::memory::{MemoryRegistry, MemorySink};
 use omc_core::sink::CallbackAuth;
+use omc_core::testing::synthetic;
 use omc_core::{Engine, IdTypes};
 use omc_core::{RequestId, RequestStatus, SeederError, TokenSeeder};
 use omc_mts::{MtsClient, RetryPolicy, TimeoutPolicy};
@@ -348,6 +348,41 @@ async fn ping_takes_mts_bare_string_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn authfields_reads_the_list_inside_mts_envelope() {
+    let envelope = |response: serde_json::Value| {
+        json!({"id": "mosip.token.seeder", "version": "1.1.0", "metadata": {},
+               "responsetime": "2026-11-27T14:01:57.805Z", "errors": null, "response": response})
+    };
+    let answers = [
+        (
+            200,
+            envelope(json!({"authfields": ["vid", "name", "gender"]})),
+            Some(vec!["vid", "name", "gender"]),
+        ),
+        (200, json!(["vid", "name"]), None),
+        (200, envelope(json!({"authfields": "vid"})), None),
+        (200, envelope(json!({"fields": ["vid"]})), None),
+        (404, json!({"detail": "Not Found"}), None),
+    ];
+    for (status, body, expected) in answers {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/mts/authtoken/authfields"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body.clone()))
+            .mount(&server)
+            .await;
+        let got = client(&format!("{}/v1/mts/", server.uri()))
+            .authfields()
+            .await;
+        match (got, expected) {
+            (Ok(fields), Some(expected)) => assert_eq!(fields, expected, "{status} {body}"),
+            (Err(SeederError::Protocol { .. }), None) => {}
+            (got, expected) => panic!("{status} {body}: {got:?}, expected {expected:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn connection_refused_is_not_delivered() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -506,13 +541,12 @@ async fn an_undelivered_batch_makes_at_most_submit_retries_plus_one_posts() {
         synthetic(10, 3),
     ));
     let sink = Arc::new(MemorySink::new(registry.clone()));
-    let settings = EngineSettings {
-        wait: WaitPolicy {
-            submit_retries: 2,
-            retry_backoff: Duration::from_millis(1),
-            ..WaitPolicy::default()
-        },
-        ..EngineSettings::default()
+    let mut settings = EngineSettings::default();
+    settings.wait = {
+        let mut wait = WaitPolicy::default();
+        wait.submit_retries = 2;
+        wait.retry_backoff = Duration::from_millis(1);
+        wait
     };
     let engine = Engine::new(registry, Arc::new(retrying_client(&base)), sink, settings);
     let report = engine.run_once().await.unwrap();

@@ -6,9 +6,9 @@ mod common;
 use async_trait::async_trait;
 use common::{Receiver, Reply, delivery, eventually, record, seed};
 use omc_core::engine::{EngineSettings, WaitPolicy};
-use omc_core::fixture::synthetic;
 use omc_core::memory::MemoryRegistry;
 use omc_core::sink::{CallbackAuth, CallbackSink, HttpMethod, ResultPath};
+use omc_core::testing::synthetic;
 use omc_core::{Delivery, Engine, IdTypes, RequestId, RequestStatus, SinkError, TokenSeeder};
 use omc_mts::emulator::{MtsEmulator, RunningMts};
 use omc_mts::{MtsClient, RetryPolicy};
@@ -523,16 +523,15 @@ async fn the_engine_keeps_each_request_within_max_request_bytes() {
         inner: MemoryRegistry::with_seeds(IdTypes::default(), synthetic(100, 4)),
         mts: mts.clone(),
     });
-    let settings = EngineSettings {
-        batch_size: 10_000,
-        max_request_bytes: Some(max),
-        wait: WaitPolicy {
-            status_base: Duration::from_secs(20),
-            readback_base: Duration::ZERO,
-            readback_per_record: Duration::ZERO,
-            ..WaitPolicy::default()
-        },
-        ..EngineSettings::default()
+    let mut settings = EngineSettings::default();
+    settings.batch_size = 10_000;
+    settings.max_request_bytes = Some(max);
+    settings.wait = {
+        let mut wait = WaitPolicy::default();
+        wait.status_base = Duration::from_secs(20);
+        wait.readback_base = Duration::ZERO;
+        wait.readback_per_record = Duration::ZERO;
+        wait
     };
     let seeder = Arc::new(client(&mts));
     let engine = Engine::new(registry, seeder.clone(), Arc::new(sink), settings);

@@ -387,7 +387,7 @@ pub fn parse_rows<T: DeserializeOwned>(bytes: &[u8], context: &str) -> Result<Ve
 /// Reads the body of a JSON-RPC answer as every [`OdooClient`] call does: the `result`, or
 /// Odoo's error envelope as [`OdooError::Server`] (its message, which may quote values, is
 /// dropped). `context` names the call in errors (e.g. `res.partner.search_read`).
-pub fn parse_answer(bytes: &[u8], context: &str) -> Result<Value, OdooError> {
+pub(crate) fn parse_answer(bytes: &[u8], context: &str) -> Result<Value, OdooError> {
     let protocol = |problem: &str| OdooError::Protocol {
         context: context.to_owned(),
         problem: problem.to_owned(),

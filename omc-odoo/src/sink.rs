@@ -5,7 +5,7 @@ use crate::callback_login::CallbackLogin;
 use crate::client::endpoint;
 use crate::registry::OdooRegistry;
 use async_trait::async_trait;
-use omc_core::rules::REGISTRANT_KEY;
+use omc_core::authdata::REGISTRANT_KEY;
 use omc_core::sink::{Headers, redact_url};
 use omc_core::{CallbackAuth, CallbackSink, Delivery, HttpMethod, ResultPath, SinkError};
 use secrecy::SecretString;

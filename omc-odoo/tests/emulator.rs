@@ -1,6 +1,6 @@
 //! The Odoo emulator's protocols, driven over real HTTP as OMC and MTS drive Odoo.
 
-use omc_core::fixture::synthetic;
+use omc_core::testing::synthetic;
 use omc_core::time::{ManualClock, Timestamp};
 use omc_core::{RegistrantId, Token, Vid};
 use omc_odoo::emulator::{OdooEmulator, RunningOdoo};

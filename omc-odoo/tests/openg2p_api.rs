@@ -1,6 +1,6 @@
 //! The Odoo emulator's OpenG2P `update_individual` endpoint: what OpenG2P 17 checks.
 
-use omc_core::fixture::synthetic;
+use omc_core::testing::synthetic;
 use omc_core::{RegistrantId, Token};
 use omc_odoo::emulator::{OdooEmulator, RunningOdoo};
 use reqwest::StatusCode;

@@ -1,7 +1,8 @@
 //! `OdooClient` and `OdooRegistry` against the Odoo emulator over real HTTP.
 
 use omc_core::domain::Operator;
-use omc_core::fixture::{RegistrantSeed, synthetic, synthetic_one};
+use omc_core::memory::RegistrantSeed;
+use omc_core::testing::{synthetic, synthetic_one};
 use omc_core::time::{ManualClock, Timestamp};
 use omc_core::{
     Candidate, CandidateQuery, Domain, IdTypes, RegistrantId, Registry, RegistryError, StoreReport,

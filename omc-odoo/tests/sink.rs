@@ -1,8 +1,8 @@
 //! `OdooCallbackSink` end to end: the delivery it describes, driven the way MTS drives it,
 //! against the Odoo emulator.
 
-use omc_core::fixture::synthetic;
 use omc_core::jq::{Output, Program};
+use omc_core::testing::synthetic;
 use omc_core::{CallbackAuth, CallbackSink, IdTypes, RegistrantId, Registry, ResultPath, Token};
 use omc_odoo::emulator::OdooEmulator;
 use omc_odoo::{OdooCallbackSink, OdooRegistry};

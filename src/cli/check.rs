@@ -2,12 +2,13 @@
 //! `omc config import-openg2p`.
 
 use super::load;
-use omc_core::Candidate;
-use omc_core::config::{self, JobType, SinkKind, sample_result};
-use omc_core::fixture::synthetic_one;
+use omc_core::authdata::build_authdata;
+use omc_core::config::{self, JobType, SinkKind};
 use omc_core::jq::{Output, Program};
-use omc_core::rules::{build_authdata, mts_verdict};
+use omc_core::mts_rules::mts_verdict;
 use omc_core::sink::redact_url;
+use omc_core::testing::{sample_result, synthetic_one};
+use omc_core::{Candidate, ConnectorConfig};
 use serde_json::Value;
 use std::path::Path;
 use std::process::ExitCode;
@@ -29,9 +30,18 @@ fn masked(value: &Value) -> Value {
     }
 }
 
-pub(super) fn check(path: &Path) -> Result<ExitCode, String> {
+/// Prints the offline check of the configuration at `path` and returns it.
+pub(super) fn check(path: &Path) -> Result<ConnectorConfig, String> {
     let c = load(path)?;
     outln!("connector '{}': no problems found", c.name);
+    for warning in c.model_warnings() {
+        outln!(
+            "  warning: {}: {} (not in the stock model; model_extended is set, so --online \
+             and each run check it against the registry's own model)",
+            warning.setting,
+            warning.message
+        );
+    }
     outln!(
         "  run ledger:     {}",
         super::ledger::ledger_file(path, &c).display()
@@ -48,6 +58,7 @@ pub(super) fn check(path: &Path) -> Result<ExitCode, String> {
         match c.job_type {
             JobType::Recurring => format!("recurring, every {} minutes", c.interval_minutes),
             JobType::OneTime => "one time".into(),
+            other => format!("{other:?}"),
         }
     );
     outln!("  filter:         {}", c.filter);
@@ -131,7 +142,7 @@ pub(super) fn check(path: &Path) -> Result<ExitCode, String> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(c)
 }
 
 fn indent(text: &str) -> String {

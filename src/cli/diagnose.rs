@@ -84,6 +84,10 @@ fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<S
                 chain(login)
             ));
         }
+        // Its own words say what to fix, and name each setting and field.
+        if let Some(model @ PreflightError::Model { .. }) = e.downcast_ref::<PreflightError>() {
+            return Some(model.to_string());
+        }
         if let Some(PreflightError::Mts { .. }) = e.downcast_ref::<PreflightError>() {
             return Some(format!(
                 "check mts_url and that MTS is running: {}",

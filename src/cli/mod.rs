@@ -3,7 +3,7 @@
 //! and read the run ledger.
 //!
 //! ```text
-//! omc config check FILE
+//! omc config check FILE [--online]
 //! omc config import-openg2p EXPORT.json
 //! omc run FILE [--once] [--full | --delta] [--http ADDR]
 //! omc import FILE (--ids 1,2,3 | --ids-file F | --domain D | --csv F)
@@ -23,6 +23,7 @@ mod http;
 mod ledger;
 pub(crate) mod logging;
 mod metrics;
+mod online;
 mod progress;
 mod receiver;
 mod service;
@@ -59,10 +60,17 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Check a configuration (offline) and show what a run would send.
+    /// Check a configuration and show what a run would send; with --online, also against
+    /// the running registry and MTS.
     Check {
         /// The connector's configuration (TOML).
         file: PathBuf,
+        /// Also log in to the registry as OMC and as MTS would, check the id types, the
+        /// filters and fields against the registry's own model and count what the filter
+        /// selects, and ask MTS for its ping and authfields (one line per check; exit 1 if
+        /// one fails).
+        #[arg(long)]
+        online: bool,
     },
     /// Write a configuration (TOML, on stdout) from an OpenG2P `mts.connector` export (JSON).
     #[command(name = "import-openg2p")]
@@ -169,7 +177,14 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> Result<ExitCode, String> {
     match command {
-        Command::Config(ConfigCommand::Check { file }) => check::check(&file),
+        Command::Config(ConfigCommand::Check { file, online }) => {
+            let config = check::check(&file)?;
+            if online {
+                Ok(online::check(&config).await)
+            } else {
+                Ok(ExitCode::SUCCESS)
+            }
+        }
         Command::Config(ConfigCommand::ImportOpenG2p { export }) => check::import_openg2p(&export),
         Command::Run(args) => service::run(args).await,
         Command::Import(args) => ledger::import(&args.file, args.chosen).await,

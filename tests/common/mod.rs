@@ -11,7 +11,7 @@ pub(crate) mod stage;
 
 use omc::IdTypes;
 use omc::engine::WaitPolicy;
-use omc::fixture::RegistrantSeed;
+use omc::memory::RegistrantSeed;
 use omc::mts::emulator::{MtsEmulator, RunningMts};
 use omc::odoo::OdooRegistry;
 use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
@@ -53,11 +53,10 @@ pub(crate) fn admin_registry(odoo: &RunningOdoo) -> Arc<OdooRegistry> {
 
 /// OMC's waits, polling every 10 ms and reading tokens back for at least `readback`.
 pub(crate) fn quick_wait(readback: Duration) -> WaitPolicy {
-    WaitPolicy {
-        poll_interval: Duration::from_millis(10),
-        readback_base: readback,
-        ..WaitPolicy::default()
-    }
+    let mut wait = WaitPolicy::default();
+    wait.poll_interval = Duration::from_millis(10);
+    wait.readback_base = readback;
+    wait
 }
 
 /// Every VID, name and token (for [`PARTNER`]) of `seeds`: what no log line may hold.
@@ -65,7 +64,7 @@ pub(crate) fn personal_data(seeds: &[RegistrantSeed]) -> Vec<String> {
     let mut found = Vec::new();
     for seed in seeds {
         if let Some(vid) = &seed.vid {
-            found.push(omc::token::mock_token(vid, PARTNER).expose().to_owned());
+            found.push(omc::testing::mock_token(vid, PARTNER).expose().to_owned());
             found.push(vid.expose().to_owned());
         }
         for field in ["name", "given_name", "family_name"] {

@@ -5,11 +5,11 @@
 use super::command::Omc;
 use super::proxy::Proxy;
 use super::{DATABASE, PARTNER};
-use omc::fixture::RegistrantSeed;
+use omc::memory::RegistrantSeed;
 use omc::mts::emulator::{MtsEmulator, RunningMts};
 use omc::odoo::emulator::{OdooEmulator, RunningOdoo};
+use omc::testing::mock_token;
 use omc::time::{ManualClock, Timestamp};
-use omc::token::mock_token;
 use omc::{RegistrantId, Vid};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 use super::ConnectorConfig;
 use super::problems::{ConfigError, Origins, Problem};
 use super::secret::Environment;
-use super::{parse, validate};
+use super::{build, parse};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -208,13 +208,13 @@ impl ConnectorConfig {
     ) -> Result<Self, ConfigError> {
         let mut tree = parse_text(text, format, source)?;
         let origins = overlay(&mut tree, env);
-        validate::build(&tree, env, source, origins)
+        build::build(&tree, env, source, origins)
     }
 
     /// A configuration from `OMC_*` environment variables alone.
     pub fn from_env(env: &Environment) -> Result<Self, ConfigError> {
         let mut tree = Value::Object(Map::new());
         let origins = overlay(&mut tree, env);
-        validate::build(&tree, env, "environment", origins)
+        build::build(&tree, env, "environment", origins)
     }
 }

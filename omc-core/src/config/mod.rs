@@ -7,25 +7,31 @@
 //! Credentials are [`SecretString`]s from the moment they are read (from the environment or a
 //! file, never from a configuration file's text) and are never printed or written back.
 
+mod build;
+mod check;
 mod load;
+mod model_check;
 mod numbers;
 mod openg2p;
 mod parse;
 mod problems;
 mod read;
 mod secret;
-mod validate;
 mod write;
 
 pub use load::{ENV_PREFIX, Format, overlay_env, parse_text};
+pub use model_check::{ModelProblem, ModelSettings, REGISTRANT_MODEL};
 pub use openg2p::{CALLBACK_PASSWORD_VAR, ImportReport, ODOO_PASSWORD_VAR, import_openg2p};
 pub use problems::{ConfigError, Problem};
 pub use secret::{Environment, SecretSource};
-pub use validate::sample_result;
+// Public as `testing::sample_result`.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub use check::sample_result;
 
 use crate::domain::Domain;
+use crate::mts_rules::MandatoryFields;
 use crate::registry::IdTypes;
-use crate::rules::MandatoryFields;
 use crate::runs::RunSettings;
 use crate::seeder::Mapping;
 use crate::sink::{Headers, HttpMethod, redact_url};
@@ -68,6 +74,7 @@ pub enum DeliveryType {
 
 /// How the connector runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JobType {
     /// Every `interval_minutes` (the daily delta).
     #[default]
@@ -242,6 +249,10 @@ pub struct ConnectorConfig {
     pub filter: Domain,
     /// The registrant fields to send.
     pub fields: Vec<String>,
+    /// The registry has fields of its own besides the stock model's (`model_extended`): a
+    /// field the stock model lacks is a warning offline instead of an error; `omc config check
+    /// --online` and a run's pre-flight check it against the registry's own model.
+    pub model_extended: bool,
     /// Callback settings.
     pub callback: CallbackSettings,
     /// The VID and token id type names.
@@ -292,6 +303,7 @@ impl fmt::Debug for ConnectorConfig {
             interval_minutes,
             filter,
             fields,
+            model_extended,
             callback,
             id_types,
             remove_vids,
@@ -319,6 +331,7 @@ impl fmt::Debug for ConnectorConfig {
             .field("interval_minutes", interval_minutes)
             .field("filter", filter)
             .field("fields", fields)
+            .field("model_extended", model_extended)
             .field("callback", callback)
             .field("id_types", id_types)
             .field("remove_vids", remove_vids)
@@ -355,7 +368,7 @@ pub fn default_fields() -> Vec<String> {
 impl ConnectorConfig {
     /// Every problem of this configuration at once (the same checks a loaded one passes).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let problems = validate::check(self);
+        let problems = check::check(self);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -383,6 +396,7 @@ impl ConnectorConfig {
                 interval_minutes: 1440,
                 filter: Domain::openg2p_default(),
                 fields: default_fields(),
+                model_extended: false,
                 callback: CallbackSettings::default(),
                 id_types: IdTypes::default(),
                 remove_vids: true,
@@ -459,6 +473,12 @@ impl ConnectorBuilder {
     /// Sets the id type names.
     pub fn with_id_types(mut self, id_types: IdTypes) -> Self {
         self.config.id_types = id_types;
+        self
+    }
+
+    /// Sets `model_extended`: the registry has fields the stock model lacks.
+    pub fn with_model_extended(mut self, extended: bool) -> Self {
+        self.config.model_extended = extended;
         self
     }
 

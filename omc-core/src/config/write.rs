@@ -31,6 +31,9 @@ impl ConnectorConfig {
         }
         root.insert("filter".into(), json!(self.filter.to_json().to_string()));
         root.insert("fields".into(), json!(self.fields));
+        if self.model_extended {
+            root.insert("model_extended".into(), json!(true));
+        }
         root.insert("vid_id_type".into(), json!(self.id_types.vid));
         root.insert("token_id_type".into(), json!(self.id_types.token));
         root.insert("remove_vids".into(), json!(self.remove_vids));

@@ -29,8 +29,8 @@
 //! Every expected answer was read from a real Odoo 17 + OpenG2P holding these records (the
 //! opt-in test in `omc-odoo/tests/domain_table.rs` creates them there and compares live).
 
-use crate::fixture::RegistrantSeed;
 use crate::memory::MemoryRegistry;
+use crate::memory::RegistrantSeed;
 use crate::pii::Token;
 use crate::registry::IdTypes;
 use serde_json::{Map, Value, json};

@@ -8,12 +8,13 @@
 
 use super::check::{CaseError, call, check, check_eq, wait_for};
 use super::{Case, CaseResult, Suite, SuiteReport};
+use crate::authdata::REGISTRANT_KEY;
 use crate::error::SeederError;
+use crate::mts_rules::{MandatoryFields, MtsField, VID_MISSING};
 use crate::pii::{PersonalRecord, Token, Vid};
-use crate::rules::{MandatoryFields, MtsField, REGISTRANT_KEY, VID_MISSING};
 use crate::seeder::{Mapping, RequestId, RequestStatus, SeedRequest, TokenSeeder};
 use crate::sink::{Delivery, RecordStatus, SeedResult};
-use crate::token::mock_token;
+use crate::testing::mock_token;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

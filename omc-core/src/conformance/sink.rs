@@ -8,10 +8,10 @@
 
 use super::check::{CaseError, call, check, check_eq, wait_for};
 use super::{Case, CaseResult, Suite, SuiteReport};
+use crate::authdata::REGISTRANT_KEY;
 use crate::jq::{Output, Program};
 use crate::pii::{Token, Vid};
 use crate::registry::RegistrantId;
-use crate::rules::REGISTRANT_KEY;
 use crate::sink::{CallbackAuth, CallbackSink, Delivery, RecordStatus, ResultPath, SeedResult};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;

@@ -28,6 +28,20 @@ pub enum FieldType {
     One2many(String),
     /// `many2many` to the named model
     Many2many(String),
+    /// `html` (compared as text)
+    Html,
+    /// `monetary` (compared as a number)
+    Monetary,
+    /// `binary` (and image): only set or not set is worth asking
+    Binary,
+    /// `reference`: `"model,id"`
+    Reference,
+    /// `many2one_reference`: an id in the model another field names
+    Many2oneReference,
+    /// `json`
+    Json,
+    /// `properties` and `properties_definition`
+    Properties,
 }
 
 impl FieldType {
@@ -45,7 +59,41 @@ impl FieldType {
             Self::Many2one(_) => "many2one",
             Self::One2many(_) => "one2many",
             Self::Many2many(_) => "many2many",
+            Self::Html => "html",
+            Self::Monetary => "monetary",
+            Self::Binary => "binary",
+            Self::Reference => "reference",
+            Self::Many2oneReference => "many2one_reference",
+            Self::Json => "json",
+            Self::Properties => "properties",
         }
+    }
+
+    /// The type of Odoo's `fields_get` `type` (with `relation` for a relational one); `None`
+    /// for a type Odoo 17 does not have, or a relation without its model.
+    pub fn from_odoo(odoo_type: &str, relation: Option<&str>) -> Option<Self> {
+        let related = || relation.filter(|r| !r.is_empty()).map(str::to_owned);
+        Some(match odoo_type {
+            "char" => Self::Char,
+            "text" => Self::Text,
+            "html" => Self::Html,
+            "integer" => Self::Integer,
+            "float" => Self::Float,
+            "monetary" => Self::Monetary,
+            "boolean" => Self::Boolean,
+            "date" => Self::Date,
+            "datetime" => Self::Datetime,
+            "selection" => Self::Selection,
+            "binary" | "image" => Self::Binary,
+            "reference" => Self::Reference,
+            "many2one_reference" => Self::Many2oneReference,
+            "json" => Self::Json,
+            "properties" | "properties_definition" => Self::Properties,
+            "many2one" => Self::Many2one(related()?),
+            "one2many" => Self::One2many(related()?),
+            "many2many" => Self::Many2many(related()?),
+            _ => return None,
+        })
     }
 
     /// The related model of a relational field.
@@ -58,9 +106,20 @@ impl FieldType {
 }
 
 /// Models and their fields, to check domains against before anything is sent.
+///
+/// Each field has a type and says whether a domain can search it: Odoo 17 accepts a criterion
+/// on a field that is neither stored nor given a search method, and replaces it by TRUE (it
+/// selects every record), so such a field is known but refused in a filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldModel {
-    models: BTreeMap<String, BTreeMap<String, FieldType>>,
+    models: BTreeMap<String, BTreeMap<String, Field>>,
+}
+
+/// One field of a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Field {
+    field_type: FieldType,
+    searchable: bool,
 }
 
 impl FieldModel {
@@ -69,9 +128,10 @@ impl FieldModel {
         Self::default()
     }
 
-    /// OpenG2P's registry models as OMC knows them: `res.partner`, `g2p.reg.id`,
-    /// `g2p.id.type` and `res.company`. A deployment's extra fields are added with
-    /// [`with_field`](Self::with_field).
+    /// OpenG2P's registry models as OMC's in-memory registry and Odoo emulator hold them:
+    /// `res.partner`, `g2p.reg.id`, `g2p.id.type` and `res.company`, with the fields OMC reads
+    /// and writes. A configuration is checked against [`FieldModel::stock`], the whole of
+    /// what a real registry has.
     pub fn openg2p() -> Self {
         use FieldType::*;
         let m2o = |t: &str| Many2one(t.to_owned());
@@ -147,23 +207,77 @@ impl FieldModel {
             .cloned()
     }
 
-    /// This model with one more field (a model is created by its first field; every model has
-    /// `id`).
-    pub fn with_field(mut self, model: &str, name: &str, field_type: FieldType) -> Self {
+    /// This model with one more field a domain can search (a model is created by its first
+    /// field; every model has `id`).
+    pub fn with_field(self, model: &str, name: &str, field_type: FieldType) -> Self {
+        self.with_described_field(model, name, field_type, true)
+    }
+
+    /// This model with one more field, searchable or not (see the type's documentation).
+    pub fn with_described_field(
+        mut self,
+        model: &str,
+        name: &str,
+        field_type: FieldType,
+        searchable: bool,
+    ) -> Self {
+        self.insert(model, name, field_type, searchable);
+        self
+    }
+
+    pub(super) fn insert(
+        &mut self,
+        model: &str,
+        name: &str,
+        field_type: FieldType,
+        searchable: bool,
+    ) {
         let fields = self.models.entry(model.to_owned()).or_default();
-        fields.entry("id".to_owned()).or_insert(FieldType::Integer);
-        fields.insert(name.to_owned(), field_type);
+        fields.entry("id".to_owned()).or_insert(Field {
+            field_type: FieldType::Integer,
+            searchable: true,
+        });
+        fields.insert(
+            name.to_owned(),
+            Field {
+                field_type,
+                searchable,
+            },
+        );
+    }
+
+    /// Drops what this model says of `model`.
+    pub(super) fn forget(&mut self, model: &str) {
+        self.models.remove(model);
+    }
+
+    /// This model with every model of `other` added, replacing a model both describe.
+    pub fn merged(mut self, other: FieldModel) -> Self {
+        self.models.extend(other.models);
         self
     }
 
     /// The type of `model.field`.
     pub fn field(&self, model: &str, field: &str) -> Option<&FieldType> {
-        self.models.get(model)?.get(field)
+        self.models.get(model)?.get(field).map(|f| &f.field_type)
+    }
+
+    /// Whether a domain can search `model.field` (false for an unknown one).
+    pub fn is_searchable(&self, model: &str, field: &str) -> bool {
+        self.models
+            .get(model)
+            .and_then(|fields| fields.get(field))
+            .is_some_and(|f| f.searchable)
     }
 
     /// Whether the model is known.
     pub fn has_model(&self, model: &str) -> bool {
         self.models.contains_key(model)
+    }
+
+    /// The models described.
+    pub fn models(&self) -> impl Iterator<Item = &str> {
+        self.models.keys().map(String::as_str)
     }
 
     /// The field names of a model (none for an unknown model).
@@ -172,5 +286,15 @@ impl FieldModel {
             .get(model)
             .into_iter()
             .flat_map(|fields| fields.keys().map(String::as_str))
+    }
+
+    /// The names of the fields of a model a domain can search.
+    pub fn searchable_fields_of(&self, model: &str) -> impl Iterator<Item = &str> {
+        self.models.get(model).into_iter().flat_map(|fields| {
+            fields
+                .iter()
+                .filter(|(_, f)| f.searchable)
+                .map(|(name, _)| name.as_str())
+        })
     }
 }

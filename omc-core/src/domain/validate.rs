@@ -35,6 +35,14 @@ pub enum ProblemKind {
         /// The closest existing field name, if one is close.
         suggestion: Option<String>,
     },
+    /// A field Odoo 17 accepts in a domain and ignores: neither stored nor given a search
+    /// method, the criterion becomes TRUE and selects every record.
+    NotSearchable {
+        /// The model.
+        model: String,
+        /// The field.
+        field: String,
+    },
     /// A dotted path continues after a field that is not a relation.
     NotARelation {
         /// The model.
@@ -84,6 +92,11 @@ impl fmt::Display for DomainProblem {
                     None => Ok(()),
                 }
             }
+            ProblemKind::NotSearchable { model, field } => write!(
+                f,
+                "'{field}' on {model} cannot be searched (it is neither stored nor searchable): \
+                 Odoo ignores the criterion and selects every record"
+            ),
             ProblemKind::NotARelation {
                 model,
                 field,
@@ -218,7 +231,7 @@ fn criterion(
     let mut field_type = FieldType::Integer;
     for (i, part) in parts.iter().enumerate() {
         let Some(ty) = model.field(&current, part) else {
-            let names = model.fields_of(&current);
+            let names = model.searchable_fields_of(&current);
             out.push(DomainProblem {
                 at: at.clone(),
                 kind: ProblemKind::UnknownField {
@@ -230,6 +243,16 @@ fn criterion(
             return;
         };
         field_type = ty.clone();
+        if !model.is_searchable(&current, part) {
+            out.push(DomainProblem {
+                at: at.clone(),
+                kind: ProblemKind::NotSearchable {
+                    model: current.clone(),
+                    field: (*part).to_owned(),
+                },
+            });
+            return;
+        }
         if i + 1 < parts.len() {
             match ty.target() {
                 Some(target) if model.has_model(target) => current = target.to_owned(),
@@ -306,15 +329,17 @@ fn fits(ty: &FieldType, op: Operator, value: &Value) -> bool {
         // `=like` converts its pattern to the column's type first, and PostgreSQL has no LIKE
         // between text and a boolean or a number (Odoo 17 fails either way, measured).
         (Boolean, _) if pattern => false,
-        (Integer | Float, _) if pattern => false,
+        (Integer | Float | Monetary, _) if pattern => false,
         // Odoo compares any other column with a pattern as text.
         (_, Value::String(_)) if like => true,
         (_, Value::Number(_)) if like => !matches!(ty, Boolean),
-        (Char | Text | Selection, Value::String(_)) => true,
+        (Char | Text | Html | Selection, Value::String(_)) => true,
         (Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
-        (Float, Value::Number(_)) => true,
+        (Float | Monetary, Value::Number(_)) => true,
         // A number written as text is read as a number.
-        (Integer | Float, Value::String(s)) => s.trim().parse::<f64>().is_ok(),
+        (Integer | Float | Monetary, Value::String(s)) => s.trim().parse::<f64>().is_ok(),
+        // Types OMC does not compare itself: left to Odoo.
+        (Binary | Reference | Many2oneReference | Json | Properties, _) => true,
         (Boolean, Value::Bool(_)) => true,
         (Boolean, Value::Number(n)) => matches!(n.as_i64(), Some(0 | 1)),
         (Date, Value::String(s)) => parse_date(s).is_some(),

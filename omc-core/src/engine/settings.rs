@@ -2,13 +2,16 @@
 
 use crate::config::ConnectorConfig;
 use crate::domain::Domain;
+use crate::mts_rules::MandatoryFields;
 use crate::registry::IdTypes;
-use crate::rules::MandatoryFields;
 use crate::seeder::Mapping;
 use std::time::Duration;
 
 /// How long the engine waits for a batch, and how it retries. Deadlines grow with the batch.
+///
+/// Start from [`WaitPolicy::default`] and set the fields to change (new fields may come).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WaitPolicy {
     /// The first status poll after a submission, and the first read-back poll: each later
     /// poll waits half as long again as the one before, up to `poll_interval`. A fast seeder
@@ -88,7 +91,19 @@ pub fn default_cleanup_filter(id_types: &IdTypes) -> Domain {
 }
 
 /// What the engine needs from a connector's configuration.
+///
+/// Start from [`EngineSettings::default`] or a configuration (`EngineSettings::from(&config)`)
+/// and set the fields to change (new fields may come):
+///
+/// ```
+/// use omc_core::EngineSettings;
+///
+/// let mut settings = EngineSettings::default();
+/// settings.batch_size = 100;
+/// settings.wait.submit_retries = 0;
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct EngineSettings {
     /// The registry filter (the operator's; the engine ANDs "holds a VID" onto it).
     pub filter: Domain,

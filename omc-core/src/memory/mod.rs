@@ -4,11 +4,14 @@
 //! a [`MemorySink`], which stores tokens through any [`Registry`](crate::Registry) — typically a
 //! [`MemoryRegistry`]. Together they run the whole engine without a network.
 
+pub(crate) mod mts_mock;
 mod record;
 mod registry;
+mod seed;
 mod seeder;
 mod sink;
 
 pub use registry::MemoryRegistry;
+pub use seed::RegistrantSeed;
 pub use seeder::{MemorySeeder, SubmittedRequest};
 pub use sink::{MemorySink, ReceiveReport};

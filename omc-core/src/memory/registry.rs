@@ -2,8 +2,8 @@
 
 use super::record::{Partner, PartnerView, RegId};
 use crate::error::RegistryError;
-use crate::fixture::RegistrantSeed;
 use crate::idcheck::IdPattern;
+use crate::memory::RegistrantSeed;
 use crate::pii::{PersonalRecord, Token, Vid};
 use crate::registry::{
     Candidate, CandidateQuery, IdTypes, RegistrantId, Registry, StoreReport, WriteDates,

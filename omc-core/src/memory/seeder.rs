@@ -1,13 +1,14 @@
 //! [`MemorySeeder`]: MTS's `mts-mock` in process, delivering to a [`MemorySink`].
 
+use super::mts_mock::mock_token;
 use super::sink::MemorySink;
+use crate::authdata::REGISTRANT_KEY;
 use crate::error::SeederError;
+use crate::mts_rules::{self, MandatoryFields};
 use crate::pii::Vid;
 use crate::registry::RegistrantId;
-use crate::rules::{self, MandatoryFields, REGISTRANT_KEY};
 use crate::seeder::{RequestId, RequestStatus, SeedRequest, TokenSeeder};
 use crate::sink::{Delivery, RecordStatus, SeedResult};
-use crate::token::mock_token;
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -113,11 +114,11 @@ impl MemorySeeder {
         record: &crate::pii::PersonalRecord,
     ) -> Option<SeedResult> {
         let registrant = RegistrantId(record.0.get(REGISTRANT_KEY)?.as_i64()?);
-        let vid = rules::lookup(&record.0, &request.mapping.vid)
+        let vid = mts_rules::lookup(&record.0, &request.mapping.vid)
             .and_then(|v| v.as_str())
             .map(Vid::new);
         Some(
-            match rules::mts_verdict(&record.0, &request.mapping, &self.mandatory) {
+            match mts_rules::mts_verdict(&record.0, &request.mapping, &self.mandatory) {
                 Some(refusal) => SeedResult {
                     registrant,
                     vid,

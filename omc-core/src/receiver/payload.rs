@@ -5,9 +5,9 @@
 //! target `callback_payload` drives: it never panics, and refuses a whole body for any one bad
 //! element, naming the element's index and the key, never a value.
 
+use crate::authdata::REGISTRANT_KEY;
 use crate::pii::{Token, Vid};
 use crate::registry::RegistrantId;
-use crate::rules::REGISTRANT_KEY;
 use crate::sink::{RecordStatus, SeedResult};
 use serde::Deserialize;
 use serde_json::{Map, Value};

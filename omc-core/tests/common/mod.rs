@@ -4,10 +4,10 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use omc_core::IdTypes;
-use omc_core::fixture::synthetic;
 use omc_core::memory::MemoryRegistry;
 use omc_core::receiver::{CallbackReceiver, CallbackResponse, ReceiverSettings};
 use omc_core::registry::RegistrantId;
+use omc_core::testing::synthetic;
 use secrecy::SecretString;
 use serde_json::json;
 use std::io::Write;

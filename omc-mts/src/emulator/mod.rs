@@ -2,7 +2,7 @@
 //!
 //! It refuses envelopes with MTS's HTTP statuses and codes (including the JSON `false` trap),
 //! applies MTS's per-record rules, processes requests one at a time in arrival order on one
-//! worker, derives `mts-mock` tokens ([`omc_core::token::mock_token`]) and makes the callbacks
+//! worker, derives `mts-mock` tokens ([`omc_core::testing::mock_token`]) and makes the callbacks
 //! as MTS does: one per record or one bulk call, `outputFormat` applied, each on a new
 //! connection, Odoo login and logout around them, no retries, and
 //! `error_making_callback_request` after a connection error or a timeout. Requests are
@@ -28,7 +28,7 @@ mod store;
 mod validate;
 mod worker;
 
-use omc_core::rules::MandatoryFields;
+use omc_core::mts_rules::MandatoryFields;
 use omc_core::sink::redact_url;
 use omc_core::{PersonalRecord, RequestId};
 use std::fmt;

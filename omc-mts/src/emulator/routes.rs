@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use omc_core::rules::{MtsField, lookup};
+use omc_core::mts_rules::{MtsField, lookup};
 use omc_core::{PersonalRecord, RequestId};
 use serde_json::{Value, json};
 use std::collections::hash_map::RandomState;

@@ -12,7 +12,7 @@ use super::props::{self, CallbackSpec};
 use crate::envelope::parse_time;
 use omc_core::Mapping;
 use omc_core::jq::Program;
-use omc_core::rules::{MandatoryFields, RecordCheck, Refusal as RecordRefusal, mts_check};
+use omc_core::mts_rules::{MandatoryFields, RecordCheck, Refusal as RecordRefusal, mts_check};
 use serde_json::{Map, Value};
 
 /// An envelope refusal: HTTP status, MTS code and its messages, one error each (no personal

@@ -4,7 +4,7 @@ use super::Shared;
 use super::callback;
 use super::store::{RecordState, RequestState};
 use omc_core::Vid;
-use omc_core::token::mock_token;
+use omc_core::testing::mock_token;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 

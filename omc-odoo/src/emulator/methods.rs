@@ -1,8 +1,9 @@
 //! The ORM methods the emulator serves, shared by `execute_kw` and `call_kw`: `search_read`,
-//! `search_count`, `search`, `read`, `create`, `write` and `unlink`, with Odoo's conventions
-//! for reading values back.
+//! `search_count`, `search`, `read`, `fields_get`, `create`, `write` and `unlink`, with Odoo's
+//! conventions for reading values back.
 
 use super::clock::sent;
+use super::fields_get;
 use super::record::{parse_domain, parse_order, search};
 use super::schema::{Fault, Kind, Model};
 use super::store::{Store, many2one_id};
@@ -55,6 +56,15 @@ pub(crate) fn execute(
         "search_read" | "search" | "search_count" | "read" => {
             let store = data.read().unwrap_or_else(|e| e.into_inner());
             read_method(&store, model, method, &params)
+        }
+        "fields_get" => {
+            let store = data.read().unwrap_or_else(|e| e.into_inner());
+            fields_get::answer(
+                &store,
+                model,
+                params.get(0, "allfields"),
+                params.get(1, "attributes"),
+            )
         }
         "create" | "write" | "unlink" => {
             let mut store = data.write().unwrap_or_else(|e| e.into_inner());

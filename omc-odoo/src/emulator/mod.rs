@@ -6,13 +6,13 @@
 //! `/web/dataset/call_kw/<model>/<method>` with the session cookie, and OpenG2P's REST
 //! `PUT /api/v1/registry/update_individual` with HTTP Basic. Models `res.partner`,
 //! `g2p.reg.id` and `g2p.id.type`; methods `search_read`, `search_count`, `search`, `read`,
-//! `create`, `write` and `unlink`, with Odoo's value conventions, OpenG2P's rules (one id per
-//! type per registrant, `id_validation`) and Odoo's error envelopes. Like Odoo, it stamps
-//! `create_date` and `write_date` on the record written only (a `g2p.reg.id` written leaves its
-//! registrant's `write_date` alone), once per call, to a fraction of a second it does not send
-//! (see [`OdooEmulator::clock`]). Each call runs alone; [`RunningOdoo::hold_reg_id_creates`]
-//! makes `g2p.reg.id` creates overlap as concurrent transactions do on Odoo, where two of them
-//! can both pass OpenG2P's one-id-per-type check.
+//! `fields_get`, `create`, `write` and `unlink`, with Odoo's value conventions, OpenG2P's
+//! rules (one id per type per registrant, `id_validation`) and Odoo's error envelopes. Like
+//! Odoo, it stamps `create_date` and `write_date` on the record written only (a `g2p.reg.id`
+//! written leaves its registrant's `write_date` alone), once per call, to a fraction of a
+//! second it does not send (see [`OdooEmulator::clock`]). Each call runs alone;
+//! [`RunningOdoo::hold_reg_id_creates`] makes `g2p.reg.id` creates overlap as concurrent
+//! transactions do on Odoo, where two of them can both pass OpenG2P's one-id-per-type check.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), omc_odoo::emulator::EmulatorError> {
@@ -25,6 +25,7 @@
 //! ```
 
 mod clock;
+mod fields_get;
 mod methods;
 mod openg2p_api;
 mod overlap;

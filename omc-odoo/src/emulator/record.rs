@@ -597,7 +597,7 @@ fn conjuncts(domain: &Domain) -> Vec<&Criterion> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use omc_core::fixture::synthetic;
+    use omc_core::testing::synthetic;
     use serde_json::{Map, json};
 
     fn store(n: usize) -> Store {

@@ -11,7 +11,7 @@ mod writes;
 use super::check::{CaseError, call, check};
 use super::{Suite, SuiteReport};
 use crate::domain::Domain;
-use crate::fixture::RegistrantSeed;
+use crate::memory::RegistrantSeed;
 use crate::pii::{Token, Vid};
 use crate::registry::{Candidate, CandidateQuery, IdTypes, RegistrantId, Registry};
 use async_trait::async_trait;

@@ -7,7 +7,7 @@
 use super::clock::Stamper;
 use super::schema::{Fault, Kind, Model};
 use super::validation::Validators;
-use omc_core::fixture::RegistrantSeed;
+use omc_core::memory::RegistrantSeed;
 use omc_core::time::Clock;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

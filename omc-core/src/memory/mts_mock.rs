@@ -8,7 +8,8 @@ use crate::pii::{Token, Vid};
 use base64::Engine as _;
 use sha3::{Digest, Sha3_256};
 
-/// The token `mts-mock` gives for `vid` and `partner_id`.
+/// The token `mts-mock` gives for `vid` and `partner_id` (public as `testing::mock_token`).
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub fn mock_token(vid: &Vid, partner_id: &str) -> Token {
     let mut hasher = Sha3_256::new();
     hasher.update(vid.expose().as_bytes());
