@@ -107,7 +107,11 @@ impl Default for Metrics {
         for outcome in ["tokenised", "already_tokenised", "pending", "failed"] {
             registrants.get_or_create(&Outcome { outcome });
         }
-        for outcome in [RunOutcome::Completed, RunOutcome::Failed, RunOutcome::Interrupted] {
+        for outcome in [
+            RunOutcome::Completed,
+            RunOutcome::Failed,
+            RunOutcome::Interrupted,
+        ] {
             runs.get_or_create(&Outcome {
                 outcome: outcome.as_str(),
             });

@@ -314,9 +314,12 @@ fn check_mapping(
         ),
     ];
     for (field, paths) in entries {
+        // MTS takes a record when any part of a name or an address holds a value: a mandatory
+        // field is refused for every record only when none of its parts is sent.
+        let none_sent = paths.iter().all(|path| !sent(path));
         for path in paths.into_iter().filter(|p| !sent(p)) {
             let consequence = match field.codes() {
-                Some((missing, _)) if mandatory.0.contains(&field) => {
+                Some((missing, _)) if none_sent && mandatory.0.contains(&field) => {
                     format!(
                         "; {} is mandatory, so MTS would refuse every record with {missing}",
                         field.as_str()
