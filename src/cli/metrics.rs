@@ -105,7 +105,7 @@ impl Default for Metrics {
         // Every outcome shows from the start, at 0, so that a rate or an alert over it never
         // meets a missing series.
         for outcome in ["tokenised", "already_tokenised", "pending", "failed"] {
-            registrants.get_or_create(&Outcome { outcome });
+            registrants.get_or_create(&Outcome { outcome }).inc_by(0);
         }
         for outcome in [
             RunOutcome::Completed,
@@ -114,7 +114,8 @@ impl Default for Metrics {
         ] {
             runs.get_or_create(&Outcome {
                 outcome: outcome.as_str(),
-            });
+            })
+            .inc_by(0);
         }
         Self {
             registry: Arc::new(registry),
