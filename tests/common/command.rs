@@ -68,6 +68,11 @@ impl Omc {
         &self.dir
     }
 
+    /// The environment `omc` gets (the variables the configuration's `*_env` settings name).
+    pub(crate) fn environment(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     /// The configuration file's path.
     pub(crate) fn config(&self) -> &str {
         self.config.to_str().expect("a UTF-8 path")
