@@ -26,7 +26,7 @@ mod output;
 mod logging;
 
 mod common;
-#[path = "callback_server/router.rs"]
+#[path = "../src/cli/receiver/router.rs"]
 mod router;
 
 use common::{DATABASE, LOGIN, PASSWORD};

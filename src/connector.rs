@@ -1,13 +1,18 @@
 //! Wiring a [`ConnectorConfig`] to the Odoo and MTS adapters.
 
 use omc_core::Registry;
-use omc_core::config::{AuthType, ModelProblem, ModelSettings};
+use omc_core::SelfHostedSink;
+use omc_core::config::{AuthType, ModelProblem, ModelSettings, SinkKind};
 use omc_core::engine::EngineSettings;
+use omc_core::receiver::{CallbackReceiver, ReceiverSettings};
 use omc_core::sink::DynCallbackSink;
 use omc_core::{ConnectorConfig, Engine, IdTypes};
 use omc_mts::MtsClient;
-use omc_odoo::{CallbackLogin, CallbackLoginError, OdooCallbackSink, OdooClient, OdooRegistry};
+use omc_odoo::{
+    CallbackLogin, CallbackLoginError, OdooCallbackSink, OdooClient, OdooRegistry, OpenG2pApiSink,
+};
 use std::sync::Arc;
+use url::Url;
 
 /// Why a configuration could not be wired to the adapters.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +55,9 @@ pub struct Connector {
     /// MTS's Odoo login as the Odoo sink gives it (auth type `odoo`), which the pre-flight
     /// check tries from OMC's side; `None` for another sink.
     pub callback_login: Option<CallbackLogin>,
+    /// The self-hosted sink's receiver (`callback.sink = "self_hosted"`), for the caller to
+    /// serve at `callback.listen`; `None` for another sink.
+    pub receiver: Option<Arc<CallbackReceiver>>,
     /// The filters and fields the pre-flight check holds against the registry's own model.
     model_settings: ModelSettings,
 }
@@ -97,10 +105,13 @@ fn listed(problems: &[ModelProblem]) -> String {
 }
 
 impl Connector {
-    /// Wires `config` to an [`OdooRegistry`], an [`MtsClient`] and (auth type `odoo`) an
-    /// [`OdooCallbackSink`] that gives MTS the callback login (`callback.database`,
-    /// `callback.username`, `callback.password`), never OMC's own, with `settings` for the
-    /// engine (start from `EngineSettings::from(&config)`).
+    /// Wires `config` to an [`OdooRegistry`], an [`MtsClient`] and the sink `callback.sink`
+    /// names, with `settings` for the engine (start from `EngineSettings::from(&config)`):
+    /// - `odoo` (auth type `odoo`): an [`OdooCallbackSink`] that gives MTS the callback login
+    ///   (`callback.database`, `callback.username`, `callback.password`), never OMC's own;
+    /// - `self_hosted`: a [`SelfHostedSink`] over a new receiver (in
+    ///   [`receiver`](Self::receiver), for the caller to serve at `callback.listen`);
+    /// - `openg2p_api`: an [`OpenG2pApiSink`] with HTTP Basic.
     ///
     /// `tls.ca_bundle` is read once, and both clients trust its certificates instead of the
     /// system's roots.
@@ -110,12 +121,21 @@ impl Connector {
         let id_types: IdTypes = config.id_types.clone();
         let registry =
             OdooRegistry::new(Self::odoo_client(config, ca_bundle.as_deref())?, id_types);
+        match config.callback.sink {
+            SinkKind::SelfHosted => {
+                return Self::self_hosted(config, settings, registry, ca_bundle);
+            }
+            SinkKind::OpenG2pApi => {
+                return Self::openg2p_api(config, settings, registry, ca_bundle);
+            }
+            _ => {}
+        }
         let callback = &config.callback;
         if callback.auth_type != AuthType::Odoo {
             return Err(ConnectError::Unsupported {
                 setting: "callback.auth_type",
-                message: "only auth type odoo is wired from the configuration; for the \
-                          self-hosted or OpenG2P API sinks use Connector::with_sink"
+                message: "the Odoo sink needs auth type odoo; for a bearer secret use sink = \
+                          \"self_hosted\""
                     .into(),
             });
         }
@@ -151,6 +171,80 @@ impl Connector {
         let mut connector = Self::assemble(config, settings, registry, Arc::new(sink), ca_bundle)?;
         connector.callback_login = callback_login;
         Ok(connector)
+    }
+
+    /// `callback.sink = "self_hosted"`: OMC's receiver, storing through the registry, reached
+    /// by MTS at `callback.url` (default `http://<callback.listen>/`); the caller serves
+    /// [`receiver`](Self::receiver) at `callback.listen`.
+    fn self_hosted(
+        config: &ConnectorConfig,
+        settings: EngineSettings,
+        registry: OdooRegistry,
+        ca_bundle: Option<Vec<u8>>,
+    ) -> Result<Self, ConnectError> {
+        let callback = &config.callback;
+        let public_url = match (&callback.url, callback.listen) {
+            (Some(url), _) => url.clone(),
+            (None, Some(listen)) => {
+                Url::parse(&format!("http://{listen}/")).map_err(|e| ConnectError::Unsupported {
+                    setting: "callback.listen",
+                    message: e.to_string(),
+                })?
+            }
+            (None, None) => {
+                return Err(ConnectError::Unsupported {
+                    setting: "callback.listen",
+                    message: "the self-hosted sink needs the address its receiver listens on"
+                        .into(),
+                });
+            }
+        };
+        let receiver = Arc::new(CallbackReceiver::new(
+            Arc::new(registry.clone()),
+            ReceiverSettings::default(),
+        ));
+        let mut sink = SelfHostedSink::new(receiver.clone(), public_url)
+            .with_http_method(callback.http_method)
+            .with_bulk(callback.bulk)
+            .with_timeout_seconds(callback.timeout_seconds);
+        if callback.auth_type == AuthType::Odoo
+            && let (Some(user), Some(password)) = (&callback.username, &callback.password)
+        {
+            let database = callback
+                .database
+                .as_deref()
+                .unwrap_or(&config.odoo.database);
+            sink = sink.with_odoo_auth(database, user.clone(), password.clone());
+        }
+        for (name, value) in &callback.extra_headers {
+            sink = sink.with_header(name.clone(), value.clone());
+        }
+        let mut connector = Self::assemble(config, settings, registry, Arc::new(sink), ca_bundle)?;
+        connector.receiver = Some(receiver);
+        Ok(connector)
+    }
+
+    /// `callback.sink = "openg2p_api"`: OpenG2P's `update_individual` API at `callback.url`
+    /// (OpenG2P's base URL as MTS reaches it; default `odoo.base_url`), HTTP Basic with
+    /// `callback.username` and `callback.password`.
+    fn openg2p_api(
+        config: &ConnectorConfig,
+        settings: EngineSettings,
+        registry: OdooRegistry,
+        ca_bundle: Option<Vec<u8>>,
+    ) -> Result<Self, ConnectError> {
+        let callback = &config.callback;
+        let (Some(user), Some(password)) = (&callback.username, &callback.password) else {
+            return Err(ConnectError::Unsupported {
+                setting: "callback.username",
+                message: "the OpenG2P API sink needs a login and its password".into(),
+            });
+        };
+        let base = callback.url.as_ref().unwrap_or(&config.odoo.base_url);
+        let sink = OpenG2pApiSink::new(base, user.clone(), password.clone(), &config.id_types)
+            .map_err(ConnectError::Sink)?
+            .with_timeout_seconds(callback.timeout_seconds);
+        Self::assemble(config, settings, registry, Arc::new(sink), ca_bundle)
     }
 
     /// Wires `config` to an [`OdooRegistry`] and an [`MtsClient`] with a sink of the caller's
@@ -215,6 +309,7 @@ impl Connector {
             engine,
             mts,
             callback_login: None,
+            receiver: None,
             model_settings: ModelSettings::of(config),
         })
     }

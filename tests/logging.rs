@@ -5,8 +5,7 @@
 mod common;
 
 use common::command::Omc;
-use common::{DATABASE, PARTNER, emulators};
-use omc::testing::mock_token;
+use common::{DATABASE, emulators, personal_data};
 use omc::testing::synthetic;
 use serde_json::Value;
 use std::time::Duration;
@@ -72,17 +71,9 @@ password_env = "LOGGING_TEST_ODOO_PASSWORD"
 
 /// Every VID, name and token of the seeded registrants, and both passwords.
 fn secrets() -> Vec<String> {
+    let seeds: Vec<_> = synthetic(REGISTRANTS, SEED).collect();
     let mut secrets = vec![ODOO_PASSWORD.to_owned(), MTS_PASSWORD.to_owned()];
-    for seed in synthetic(REGISTRANTS, SEED) {
-        let vid = seed.vid.expect("synthetic registrants hold a VID");
-        secrets.push(mock_token(&vid, PARTNER).expose().to_owned());
-        secrets.push(vid.expose().to_owned());
-        for field in ["name", "given_name", "family_name"] {
-            if let Some(text) = seed.fields.expose().get(field).and_then(Value::as_str) {
-                secrets.push(text.to_owned());
-            }
-        }
-    }
+    secrets.extend(personal_data(&seeds));
     secrets
 }
 

@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::command::omc_binary;
+use common::command::{isolated, omc_binary};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -52,7 +51,7 @@ fn example(name: &str) -> PathBuf {
 /// ports the quick start names mapped to the ones really bound.
 struct Shell {
     dir: PathBuf,
-    env: BTreeMap<String, String>,
+    env: Vec<(String, String)>,
     background: Vec<Child>,
     ports: BTreeMap<String, String>,
 }
@@ -66,20 +65,8 @@ impl Shell {
     }
 
     fn command(&self, program: &Path, args: &[String]) -> Command {
-        let mut cmd = Command::new(program);
-        for (name, _) in std::env::vars() {
-            if name.starts_with("OMC_") {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.args(args)
-            .current_dir(&self.dir)
-            .envs(&self.env)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = isolated(program, &self.env);
+        cmd.args(args).current_dir(&self.dir);
         cmd
     }
 
@@ -129,7 +116,7 @@ async fn the_quick_start_runs_as_documented() {
     std::fs::create_dir_all(&dir).expect("a directory");
     let mut shell = Shell {
         dir: dir.clone(),
-        env: BTreeMap::new(),
+        env: Vec::new(),
         background: Vec::new(),
         ports: BTreeMap::new(),
     };
@@ -163,7 +150,7 @@ async fn the_quick_start_runs_as_documented() {
             ["export", assignments @ ..] => {
                 for assignment in assignments {
                     let (name, value) = assignment.split_once('=').expect("NAME=value");
-                    shell.env.insert(name.to_owned(), value.to_owned());
+                    shell.env.push((name.to_owned(), value.to_owned()));
                 }
             }
             ["omc", "run", _, "--http", addr] if background => {

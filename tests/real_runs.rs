@@ -4,10 +4,9 @@
 //!
 //! Opt-in: it runs only when `OMC_REAL_ODOO_URL` and `OMC_REAL_MTS_URL` are set (see
 //! `tests/common/real.rs` for every variable); otherwise it prints why it is skipped and passes.
-//! It needs the `omc` example built beside it:
+//! Run it with `.ci/real --test real_runs`, or:
 //!
 //! ```text
-//! cargo build --example omc && \
 //! OMC_REAL_ODOO_URL=http://127.0.0.1:18069/ OMC_REAL_ODOO_DATABASE=omc \
 //! OMC_REAL_ODOO_LOGIN=admin OMC_REAL_ODOO_PASSWORD=admin \
 //! OMC_REAL_MTS_URL=http://127.0.0.1:18080/ OMC_REAL_MTS_PARTNER_ID=mpartner-default-omc \
@@ -270,6 +269,19 @@ async fn until_past(stamp: Timestamp) {
 /// The connector's configuration and ledger, in a directory of their own: OpenG2P's default
 /// filter narrowed to this run's registrants.
 fn connector(stack: &RealStack, tag: &str, first_id: i64) -> Omc {
+    let callback = format!(
+        r#"auth_type = "odoo"
+database = "{db}"
+username = "{login}"
+password_env = "{CALLBACK_PASSWORD_VAR}""#,
+        db = stack.database,
+        login = stack.login,
+    );
+    connector_with(stack, tag, first_id, &callback)
+}
+
+/// [`connector`] with `callback` as its `[callback]` table.
+fn connector_with(stack: &RealStack, tag: &str, first_id: i64, callback: &str) -> Omc {
     let filter = json!([
         ["is_registrant", "=", true],
         ["reg_ids.id_type", "=like", VID_TYPE],
@@ -294,10 +306,7 @@ filter = '{filter}'
 delta_overlap_minutes = 0
 
 [callback]
-auth_type = "odoo"
-database = "{db}"
-username = "{login}"
-password_env = "{CALLBACK_PASSWORD_VAR}"
+{callback}
 
 [odoo]
 base_url = "{odoo}"
@@ -448,4 +457,57 @@ async fn scenario(stack: RealStack, registry: Registry) {
         .await;
     let (ok, text, _) = connector.run(&["status", connector.config()]).await;
     assert!(ok && text.contains("next run: delta"), "{text}");
+}
+
+#[tokio::test]
+async fn the_self_hosted_sink_against_the_real_odoo_and_mts() {
+    let Some(stack) = RealStack::from_env("the_self_hosted_sink_against_the_real_odoo_and_mts")
+    else {
+        return;
+    };
+    stack.ensure_reachable().await;
+    let registry = Registry::new(&stack).await;
+    let outcome = tokio::spawn(self_hosted(stack, registry.clone())).await;
+    if let Err(e) = registry.archive_all().await {
+        panic!("archiving the registrants tagged {}: {e}", registry.tag);
+    }
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// 100 registrants tokenised by `omc run --once` with the self-hosted sink: the real MTS calls
+/// OMC's receiver (served by the `omc` process on loopback) in bulk, with a bearer secret.
+#[allow(clippy::print_stderr)] // the run's time is for docs/PERFORMANCE.md
+async fn self_hosted(stack: RealStack, registry: Registry) {
+    let mut created = BTreeMap::new();
+    for index in 0..100 {
+        let (id, vid) = registry.create(index, Some("Male"), true).await;
+        created.insert(id, vid.expect("created with a VID"));
+    }
+    let first = *created.keys().next().expect("registrants");
+    let omc = connector_with(
+        &stack,
+        &registry.tag,
+        first,
+        r#"sink = "self_hosted"
+listen = "127.0.0.1:0"
+auth_type = "staticBearer""#,
+    );
+    let started = Instant::now();
+    let report = omc.run_once(&["--full"]).await;
+    eprintln!(
+        "self-hosted sink, real Odoo and MTS: {} registrants in {:.1} s",
+        created.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(report["tokenised"], 100, "{report}");
+    assert_eq!(report["refused_callbacks"], json!({}), "{report}");
+    let ids: Vec<i64> = created.keys().copied().collect();
+    let held = registry.ids_of(&ids).await;
+    for (id, vid) in &created {
+        let token = mock_token(vid, &stack.partner_id);
+        let expected = vec![(TOKEN_TYPE.to_owned(), token.expose().to_owned())];
+        assert_eq!(held.get(id), Some(&expected), "registrant {id}");
+    }
 }

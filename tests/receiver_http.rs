@@ -10,9 +10,9 @@
 #[path = "../src/cli/output.rs"]
 #[allow(dead_code)] // the server uses only its stderr part
 mod output;
-#[path = "../examples/callback_server/router.rs"]
+#[path = "../src/cli/receiver/router.rs"]
 mod router;
-#[path = "../examples/callback_server/server.rs"]
+#[path = "../src/cli/receiver/server.rs"]
 mod server;
 
 use omc::IdTypes;

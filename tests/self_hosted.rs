@@ -2,7 +2,7 @@
 //! axum as in `examples/callback_server`), which stores tokens in the Odoo emulator through
 //! `OdooRegistry`.
 
-#[path = "../examples/callback_server/router.rs"]
+#[path = "../src/cli/receiver/router.rs"]
 mod router;
 
 use omc::conformance::sink::{REGISTRANTS, SinkHarness, callback_bodies, run_sink_suites};

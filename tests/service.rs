@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::PARTNER;
 use common::proxy::Release;
 use common::stage::{Stage, until};
+use common::{PARTNER, personal_data};
 use omc::RegistrantId;
 use omc::memory::RegistrantSeed;
 use omc::mts::emulator::MtsEmulator;
@@ -42,6 +42,7 @@ impl Service {
                 "--log-format",
                 "json",
             ])
+            .env("RUST_LOG", "debug")
             .spawn()
             .expect("omc starts");
         let logs = Arc::new(Mutex::new(Vec::new()));
@@ -158,6 +159,7 @@ fn tokenised(stage: &Stage, ids: &[RegistrantId]) -> usize {
 async fn a_recurring_service_survives_an_odoo_outage_and_tokenises_the_pending_after_it() {
     let seeds: Vec<RegistrantSeed> = synthetic(300, 31).collect();
     let ids: Vec<RegistrantId> = seeds.iter().map(|s| s.id).collect();
+    let personal = personal_data(&seeds);
     // MTS takes 20 ms a record: the run is still going when Odoo goes away.
     let mts = MtsEmulator::builder()
         .partner_id(PARTNER)
@@ -245,6 +247,21 @@ async fn a_recurring_service_survives_an_odoo_outage_and_tokenises_the_pending_a
         .filter(|r| r.id_type == "MOSIP VID")
         .count();
     assert_eq!(vids, 0);
+
+    // Its logs (debug level: every batch, every retry, every health check) hold no personal
+    // data.
+    let logs = service.logs.lock().unwrap().clone();
+    assert!(logs.len() > 20, "{} log lines", logs.len());
+    for line in &logs {
+        assert!(line.is_object(), "not a JSON line: {line}");
+        let text = line.to_string();
+        for item in &personal {
+            assert!(
+                !text.contains(item.as_str()),
+                "personal data in the service's logs: {text}"
+            );
+        }
+    }
 
     // Between runs, SIGTERM ends the service at once, with status 0.
     let (code, _) = service.terminate(Duration::from_secs(10)).await;

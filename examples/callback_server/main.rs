@@ -34,7 +34,9 @@
 mod output;
 #[path = "../../src/cli/logging.rs"]
 mod logging;
+#[path = "../../src/cli/receiver/router.rs"]
 mod router;
+#[path = "../../src/cli/receiver/server.rs"]
 mod server;
 
 use clap::Parser;

@@ -250,3 +250,33 @@ fn the_callback_login_is_required_and_never_omcs_own() {
         ]
     );
 }
+
+#[test]
+fn a_name_part_not_sent_refuses_every_record_only_when_no_part_is_sent() {
+    let with_fields = |fields: &str| {
+        let text = VALID.replace(
+            "mts_url = \"http://mts.example/\"",
+            &format!("mts_url = \"http://mts.example/\"\nfields = {fields}"),
+        );
+        let said = lines(&load_in(&text, Format::Toml, secrets()));
+        said.into_iter()
+            .filter(|l| l.contains("mapping.name"))
+            .collect::<Vec<_>>()
+    };
+    // The family name is not sent, the given name is: MTS takes every record that has one.
+    let name = with_fields(r#"["id", "given_name", "birthdate", "gender", "address"]"#);
+    assert_eq!(name.len(), 1, "{name:#?}");
+    assert!(
+        name[0].contains("'family_name' is not in the field list"),
+        "{name:?}"
+    );
+    assert!(!name[0].contains("refuse every record"), "{name:?}");
+    // Neither part is sent: every record would be refused with ATS-REQ-010.
+    let name = with_fields(r#"["id", "birthdate", "gender", "address"]"#);
+    assert_eq!(name.len(), 2, "{name:#?}");
+    assert!(
+        name.iter()
+            .all(|l| l.contains("MTS would refuse every record with ATS-REQ-010")),
+        "{name:?}"
+    );
+}

@@ -3,7 +3,7 @@
 
 use super::load;
 use omc_core::authdata::build_authdata;
-use omc_core::config::{self, JobType};
+use omc_core::config::{self, JobType, SinkKind};
 use omc_core::jq::{Output, Program};
 use omc_core::mts_rules::mts_verdict;
 use omc_core::sink::redact_url;
@@ -97,16 +97,27 @@ pub(super) fn check(path: &Path) -> Result<ConnectorConfig, String> {
         ),
     }
     let cb = &c.callback;
-    outln!(
-        "  callback:       {} {} (auth type {:?}, {} s timeout, {})",
-        cb.http_method.as_str(),
-        cb.url.as_ref().map_or_else(
-            || format!(
-                "{}web/dataset/call_kw/g2p.reg.id/create",
-                redact_url(&c.odoo.base_url)
-            ),
-            redact_url
+    let target = match (cb.sink, &cb.url, cb.listen) {
+        (_, Some(url), _) => redact_url(url),
+        (SinkKind::SelfHosted, None, Some(listen)) => format!("http://{listen}/"),
+        (SinkKind::OpenG2pApi, None, _) => format!(
+            "{}api/v1/registry/update_individual",
+            redact_url(&c.odoo.base_url)
         ),
+        _ => format!(
+            "{}web/dataset/call_kw/g2p.reg.id/create",
+            redact_url(&c.odoo.base_url)
+        ),
+    };
+    let listening = match (cb.sink, cb.listen) {
+        (SinkKind::SelfHosted, Some(listen)) => format!("; OMC's receiver listens on {listen}"),
+        _ => String::new(),
+    };
+    outln!(
+        "  callback:       sink {}: {} {} (auth type {:?}, {} s timeout, {}){listening}",
+        cb.sink.as_str(),
+        cb.http_method.as_str(),
+        target,
         cb.auth_type,
         cb.timeout_seconds,
         if cb.bulk { "bulk" } else { "one per record" }

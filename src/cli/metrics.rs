@@ -102,6 +102,21 @@ impl Default for Metrics {
             "When the last completed run ended (Unix time)",
             last_completed.clone(),
         );
+        // Every outcome shows from the start, at 0, so that a rate or an alert over it never
+        // meets a missing series.
+        for outcome in ["tokenised", "already_tokenised", "pending", "failed"] {
+            registrants.get_or_create(&Outcome { outcome }).inc_by(0);
+        }
+        for outcome in [
+            RunOutcome::Completed,
+            RunOutcome::Failed,
+            RunOutcome::Interrupted,
+        ] {
+            runs.get_or_create(&Outcome {
+                outcome: outcome.as_str(),
+            })
+            .inc_by(0);
+        }
         Self {
             registry: Arc::new(registry),
             registrants,
@@ -238,6 +253,8 @@ mod tests {
         metrics.run_ended(RunOutcome::Completed);
         let text = metrics.encode();
         for line in [
+            "omc_registrants_total{outcome=\"pending\"} 0",
+            "omc_runs_total{outcome=\"interrupted\"} 0",
             "omc_registrants_total{outcome=\"tokenised\"} 9",
             "omc_registrants_total{outcome=\"failed\"} 1",
             "omc_records_sent_total 10",

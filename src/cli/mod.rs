@@ -25,6 +25,7 @@ pub(crate) mod logging;
 mod metrics;
 mod online;
 mod progress;
+mod receiver;
 mod service;
 
 use clap::{Args, Parser, Subcommand};

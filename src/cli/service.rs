@@ -9,7 +9,7 @@ use super::metrics::{Metered, Metrics};
 use super::{RunArgs, ledger, load, progress};
 use crate::connector::Connector;
 use omc_core::ConnectorConfig;
-use omc_core::config::JobType;
+use omc_core::config::{JobType, SinkKind};
 use omc_core::engine::{CancellationToken, EngineSettings, Progress, RunEnd, RunHooks};
 use omc_core::ledger::{LedgerLock, RunOutcome};
 use omc_core::runs::{RunRequest, Runner, chain};
@@ -35,7 +35,21 @@ pub(super) struct Service {
 impl Service {
     /// Loads the configuration at `path`, wires it, and takes its ledger's lock as `what`.
     pub(super) async fn start(path: &Path, what: &str) -> Result<Self, String> {
-        let config = load(path)?;
+        let mut config = load(path)?;
+        // The self-hosted sink's receiver listens before the sink is made, so that MTS can be
+        // given the port bound when `callback.listen` asks for a free one (port 0).
+        let listener = match config.callback.listen {
+            Some(listen) if config.callback.sink == SinkKind::SelfHosted => {
+                let (listener, bound) = super::receiver::bind(listen)
+                    .map_err(|e| format!("callback.listen {listen}: cannot listen: {e}"))?;
+                if config.callback.url.is_none() {
+                    config.callback.url = url::Url::parse(&format!("http://{bound}/")).ok();
+                }
+                tracing::info!(address = %bound, "receiving MTS's callbacks");
+                Some(listener)
+            }
+            _ => None,
+        };
         let mut connector =
             Connector::new(&config, EngineSettings::from(&config)).map_err(|e| chain(&e))?;
         let metrics = Metrics::default();
@@ -44,6 +58,10 @@ impl Service {
         let ledger = ledger::open(path, &config)?;
         let runner = Runner::new(connector.engine.clone(), ledger, config.runs.clone());
         let lock = runner.lock(what).await.map_err(|e| chain(&e))?;
+        // The self-hosted sink's receiver, served by this process for as long as it runs.
+        if let (Some(receiver), Some(listener)) = (connector.receiver.clone(), listener) {
+            super::receiver::serve(receiver, listener);
+        }
         Ok(Self {
             config: Arc::new(config),
             connector,

@@ -15,6 +15,27 @@ pub(crate) fn omc_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_omc"))
 }
 
+/// `program` with `env` and none of the test's own `OMC_*` variables nor `RUST_LOG`, stdin
+/// closed, stdout and stderr piped, killed when dropped.
+pub(crate) fn isolated<'a>(
+    program: &Path,
+    env: impl IntoIterator<Item = &'a (String, String)>,
+) -> Command {
+    let mut cmd = Command::new(program);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("OMC_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.envs(env.into_iter().map(|(k, v)| (k, v)))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
 /// A connector's configuration file in a directory of its own (removed when dropped), and the
 /// environment `omc` gets: the variables its `*_env` settings name.
 #[derive(Debug)]
@@ -47,6 +68,11 @@ impl Omc {
         &self.dir
     }
 
+    /// The environment `omc` gets (the variables the configuration's `*_env` settings name).
+    pub(crate) fn environment(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     /// The configuration file's path.
     pub(crate) fn config(&self) -> &str {
         self.config.to_str().expect("a UTF-8 path")
@@ -54,19 +80,8 @@ impl Omc {
 
     /// `omc args`, with no `OMC_*` variable of the test's own environment and no `RUST_LOG`.
     pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(omc_binary());
-        for (name, _) in std::env::vars() {
-            if name.starts_with("OMC_") {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.args(args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = isolated(&omc_binary(), &self.env);
+        cmd.args(args);
         cmd
     }
 

@@ -58,3 +58,20 @@ pub(crate) fn quick_wait(readback: Duration) -> WaitPolicy {
     wait.readback_base = readback;
     wait
 }
+
+/// Every VID, name and token (for [`PARTNER`]) of `seeds`: what no log line may hold.
+pub(crate) fn personal_data(seeds: &[RegistrantSeed]) -> Vec<String> {
+    let mut found = Vec::new();
+    for seed in seeds {
+        if let Some(vid) = &seed.vid {
+            found.push(omc::testing::mock_token(vid, PARTNER).expose().to_owned());
+            found.push(vid.expose().to_owned());
+        }
+        for field in ["name", "given_name", "family_name"] {
+            if let Some(text) = seed.fields.expose().get(field).and_then(|v| v.as_str()) {
+                found.push(text.to_owned());
+            }
+        }
+    }
+    found
+}

@@ -6,7 +6,7 @@ use super::read::Table;
 use super::secret::{Environment, SecretSource};
 use super::{
     AuthType, CallbackSettings, ConnectorConfig, DeliveryType, InputType, JobType, OdooSettings,
-    OutputType,
+    OutputType, SinkKind,
 };
 use crate::domain::Domain;
 use crate::mts_rules::{MandatoryFields, MtsField};
@@ -49,6 +49,8 @@ const TOP: &[&str] = &[
 ];
 
 const CALLBACK: &[&str] = &[
+    "sink",
+    "listen",
     "url",
     "http_method",
     "timeout_seconds",
@@ -419,7 +421,25 @@ fn read_callback(
 ) -> CallbackSettings {
     let t = root.table("callback", p);
     t.only(CALLBACK, p);
+    let sink = match t.choice("sink", &["odoo", "self_hosted", "openg2p_api"], p) {
+        Some("self_hosted") => SinkKind::SelfHosted,
+        Some("openg2p_api") => SinkKind::OpenG2pApi,
+        _ => SinkKind::Odoo,
+    };
+    let listen = t.string("listen", p).and_then(|text| {
+        text.trim()
+            .parse()
+            .map_err(|_| {
+                p.add(
+                    "callback.listen",
+                    format!("'{text}' is not an address and port such as 0.0.0.0:8090"),
+                );
+            })
+            .ok()
+    });
     let mut c = CallbackSettings {
+        sink,
+        listen,
         url: t.url("url", false, p),
         http_method: match t.choice("http_method", &["POST", "PUT", "GET", "PATCH"], p) {
             Some("PUT") => HttpMethod::Put,
@@ -436,7 +456,8 @@ fn read_callback(
         auth_url: t.url("auth_url", false, p),
         database: t.string("database", p),
         username: t.string("username", p),
-        bulk: t.boolean("bulk", false, p),
+        // The self-hosted receiver takes a batch's results in one callback.
+        bulk: t.boolean("bulk", sink == SinkKind::SelfHosted, p),
         ..CallbackSettings::default()
     };
     if let Some((secret, source)) = t.secret("password", env, p) {

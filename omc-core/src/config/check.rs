@@ -3,7 +3,7 @@
 
 use super::numbers;
 use super::problems::{Problem, Problems};
-use super::{AuthType, CallbackSettings, ConnectorConfig, JobType};
+use super::{AuthType, CallbackSettings, ConnectorConfig, JobType, SinkKind};
 use crate::domain::FieldModel;
 use crate::jq::{Output, Program};
 use crate::mts_rules::{MandatoryFields, MtsField};
@@ -161,6 +161,21 @@ fn check_url(setting: &str, url: &url::Url, p: &mut Problems) {
 
 fn check_callback(c: &ConnectorConfig, p: &mut Problems) {
     let cb = &c.callback;
+    if cb.sink != SinkKind::SelfHosted && cb.listen.is_some() {
+        p.add(
+            "callback.listen",
+            format!(
+                "only the self-hosted sink listens; remove it or set sink = \"self_hosted\" \
+                 (sink is '{}')",
+                cb.sink.as_str()
+            ),
+        );
+    }
+    match cb.sink {
+        SinkKind::Odoo => {}
+        SinkKind::SelfHosted => return check_self_hosted(cb, p),
+        SinkKind::OpenG2pApi => return check_openg2p_api(cb, p),
+    }
     match cb.auth_type {
         AuthType::Odoo => {
             // MTS stores this login: it must be one of its own, never OMC's (`odoo.login`),
@@ -199,6 +214,72 @@ fn check_callback(c: &ConnectorConfig, p: &mut Problems) {
 
 /// Every mapped path must start at a field the connector sends (or `vid`, which OMC adds);
 /// a mandatory MTS field mapped to a field not sent would have MTS refuse every record.
+/// The self-hosted receiver: where it listens, the URL MTS is given, and credentials.
+fn check_self_hosted(cb: &CallbackSettings, p: &mut Problems) {
+    match cb.listen {
+        None => p.add(
+            "callback.listen",
+            "the self-hosted sink needs the address its receiver listens on, such as \
+             0.0.0.0:8090",
+        ),
+        Some(addr) if addr.ip().is_unspecified() && cb.url.is_none() => p.add(
+            "callback.url",
+            "the receiver listens on every address: give the URL MTS calls it at (behind a \
+             proxy, the proxy's)",
+        ),
+        Some(_) => {}
+    }
+    match cb.auth_type {
+        AuthType::None => p.add(
+            "callback.auth_type",
+            "the self-hosted receiver accepts only authenticated callbacks: staticBearer (a \
+             random secret for each run) or odoo (MTS logs in at the receiver)",
+        ),
+        AuthType::Odoo if cb.username.is_none() || cb.password.is_none() => p.add(
+            "callback.username",
+            "auth type odoo at the self-hosted receiver needs the login MTS uses \
+             (username and password_env or password_file)",
+        ),
+        _ => {}
+    }
+    if cb.bearer_token.is_some() {
+        p.add(
+            "callback.bearer_token",
+            "the self-hosted receiver makes a new bearer secret for each run; remove it",
+        );
+    }
+}
+
+/// OpenG2P's `update_individual` API: HTTP Basic with an Odoo login, one record a callback.
+fn check_openg2p_api(cb: &CallbackSettings, p: &mut Problems) {
+    if cb.username.as_deref().is_none_or(|v| v.trim().is_empty()) {
+        p.add(
+            "callback.username",
+            "the OpenG2P API sink needs the Odoo login MTS calls OpenG2P's API with (HTTP Basic)",
+        );
+    }
+    if cb.password.is_none() {
+        p.add(
+            "callback.password",
+            "the OpenG2P API sink needs that login's password (password_env or password_file)",
+        );
+    }
+    if cb.bulk {
+        p.add(
+            "callback.bulk",
+            "OpenG2P's API refuses a whole list for one bad element: the OpenG2P API sink sends \
+             one record a callback",
+        );
+    }
+    if cb.auth_type == AuthType::StaticBearer {
+        p.add(
+            "callback.auth_type",
+            "the OpenG2P API sink authenticates with HTTP Basic (username, password); remove \
+             auth_type",
+        );
+    }
+}
+
 fn check_mapping(
     mapping: &Mapping,
     fields: &[String],
@@ -233,9 +314,12 @@ fn check_mapping(
         ),
     ];
     for (field, paths) in entries {
+        // MTS takes a record when any part of a name or an address holds a value: a mandatory
+        // field is refused for every record only when none of its parts is sent.
+        let none_sent = paths.iter().all(|path| !sent(path));
         for path in paths.into_iter().filter(|p| !sent(p)) {
             let consequence = match field.codes() {
-                Some((missing, _)) if mandatory.0.contains(&field) => {
+                Some((missing, _)) if none_sent && mandatory.0.contains(&field) => {
                     format!(
                         "; {} is mandatory, so MTS would refuse every record with {missing}",
                         field.as_str()
@@ -291,7 +375,9 @@ fn check_output_format(format: &str, callback: &CallbackSettings, p: &mut Proble
         match program.first(&sample_result(processed)) {
             Output::Value(body) => {
                 // The Odoo sink's target (call_kw) needs a JSON-RPC call with model and method.
-                let odoo_target = callback.auth_type == AuthType::Odoo && callback.url.is_none();
+                let odoo_target = callback.sink == SinkKind::Odoo
+                    && callback.auth_type == AuthType::Odoo
+                    && callback.url.is_none();
                 if odoo_target
                     && (body["params"]["model"].as_str().is_none()
                         || body["params"]["method"].as_str().is_none())

@@ -96,8 +96,39 @@ pub enum AuthType {
     None,
 }
 
+/// Which callback sink receives MTS's results (`callback.sink`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SinkKind {
+    /// MTS logs in to the registry's Odoo and creates each token id through `call_kw`
+    /// (OpenG2P's own setup; auth type `odoo`).
+    #[default]
+    Odoo,
+    /// MTS calls OMC's own receiver, served by the `omc` process at `callback.listen`
+    /// (bulk callbacks; a random bearer secret per run, or Odoo-style sessions).
+    SelfHosted,
+    /// MTS calls OpenG2P 17's `update_individual` REST API with HTTP Basic
+    /// (`callback.username`, `callback.password`).
+    OpenG2pApi,
+}
+
+impl SinkKind {
+    /// The setting's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Odoo => "odoo",
+            Self::SelfHosted => "self_hosted",
+            Self::OpenG2pApi => "openg2p_api",
+        }
+    }
+}
+
 /// Where and how MTS calls back.
 pub struct CallbackSettings {
+    /// Which sink receives the results (`odoo` by default).
+    pub sink: SinkKind,
+    /// The address the self-hosted receiver listens on (`callback.listen`; that sink only).
+    pub listen: Option<std::net::SocketAddr>,
     /// The callback URL (default: the Odoo sink's `call_kw` URL, derived from the Odoo base URL).
     pub url: Option<Url>,
     /// The HTTP method (POST by default).
@@ -126,6 +157,8 @@ pub struct CallbackSettings {
 impl Default for CallbackSettings {
     fn default() -> Self {
         Self {
+            sink: SinkKind::Odoo,
+            listen: None,
             url: None,
             http_method: HttpMethod::Post,
             timeout_seconds: 10,

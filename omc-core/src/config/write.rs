@@ -98,6 +98,10 @@ impl ConnectorConfig {
     fn callback_tree(&self) -> Value {
         let c = &self.callback;
         let mut t = Map::new();
+        t.insert("sink".into(), json!(c.sink.as_str()));
+        if let Some(listen) = &c.listen {
+            t.insert("listen".into(), json!(listen.to_string()));
+        }
         if let Some(url) = &c.url {
             t.insert("url".into(), json!(url.as_str()));
         }

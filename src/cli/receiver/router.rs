@@ -3,7 +3,8 @@
 //! its body is read, then at most the admitted number of body bytes read and handed to
 //! `CallbackReceiver::handle_body`. A bounded number of requests is handled at once (more
 //! wait), a body that pauses too long or a request that takes too long is answered 408.
-//! Shared by the `callback_server` and `demo` examples, the benchmark and the end-to-end tests;
+//! Served by `omc run` for the self-hosted sink (`callback.listen`), and shared by the
+//! `callback_server` and `demo` examples, the benchmark and the end-to-end tests;
 //! `server.rs` adds what `axum::serve` lacks (a bound on connections, a header timeout).
 
 use axum::Router;
@@ -14,7 +15,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::any;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use omc::receiver::{BodyRefusal, CallbackReceiver, CallbackResponse, RequestHead};
+use omc_core::receiver::{BodyRefusal, CallbackReceiver, CallbackResponse, RequestHead};
 use std::error::Error;
 use std::net::SocketAddr;
 use std::sync::Arc;
