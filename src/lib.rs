@@ -15,7 +15,7 @@
 //! and `omc::odoo::OdooRegistry` read as one kit.
 //!
 //! The feature `emulators` adds the MTS and Odoo emulators; the feature `cli` the `omc`
-//! command ([`cli::main`]).
+//! command (`cli::main`).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -2,7 +2,7 @@
 //!
 //! # Implementing a registry
 //!
-//! [`Registry`] states the contract; [`conformance::registry`](crate::conformance) (feature
+//! [`Registry`] states the contract; `conformance::registry` (feature
 //! `conformance`) checks it, one named case per behaviour. `OdooRegistry` hands each filter to
 //! Odoo; any other store evaluates it itself through [`domain::Record`](crate::domain::Record),
 //! one implementation per kind of record a filter reaches: the registrant, its ids (`reg_ids`),

@@ -11,7 +11,7 @@
 //!   where MTS creates each token id in Odoo itself;
 //! - [`OpenG2pApiSink`]: the [`omc_core::CallbackSink`] where MTS calls OpenG2P 17's own
 //!   `update_individual` REST API with HTTP Basic;
-//! - behind the `emulator` feature, [`emulator`]: an in-memory Odoo speaking the same HTTP
+//! - behind the `emulator` feature, `emulator`: an in-memory Odoo speaking the same HTTP
 //!   protocols, for tests, the demo and benchmarks.
 //!
 //! Personal data never reaches a log, a `Debug` output or an error message: Odoo's own error
