@@ -200,14 +200,14 @@ impl SeederHarness for RealMts {
     }
 
     async fn delivery(&self) -> Delivery {
-        Delivery {
-            url: self.callback.clone(),
-            http_method: HttpMethod::Post,
-            timeout_seconds: 10,
-            call_in_bulk: true,
-            output_format: Some(output_format()),
-            extra_headers: BTreeMap::new(),
-            auth: CallbackAuth::None,
+        {
+            let mut delivery = Delivery::new(self.callback.clone(), CallbackAuth::None);
+            delivery.http_method = HttpMethod::Post;
+            delivery.timeout_seconds = 10;
+            delivery.call_in_bulk = true;
+            delivery.output_format = Some(output_format());
+            delivery.extra_headers = BTreeMap::new();
+            delivery
         }
     }
 

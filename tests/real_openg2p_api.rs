@@ -253,14 +253,15 @@ async fn mts_ping_authfields_and_processed_with_errors_are_as_the_emulator_says(
             });
         }
     });
-    let delivery = omc::Delivery {
-        url: callback_url.parse().unwrap(),
-        http_method: omc::HttpMethod::Post,
-        timeout_seconds: 1,
-        call_in_bulk: true,
-        output_format: None,
-        extra_headers: Default::default(),
-        auth: omc::CallbackAuth::None,
+    let delivery = {
+        let mut delivery =
+            omc::Delivery::new(callback_url.parse().unwrap(), omc::CallbackAuth::None);
+        delivery.http_method = omc::HttpMethod::Post;
+        delivery.timeout_seconds = 1;
+        delivery.call_in_bulk = true;
+        delivery.output_format = None;
+        delivery.extra_headers = Default::default();
+        delivery
     };
     for records in [
         vec![record(Some(vids.vid(0).expose().to_owned())), record(None)],

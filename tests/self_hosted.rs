@@ -286,9 +286,10 @@ async fn two_engines_sharing_one_sink_run_at_once_and_neither_s_callbacks_are_re
             burst: 100,
             ..LoginThrottle::default()
         };
-        let receiving = ReceiverSettings {
-            login_throttle: throttle,
-            ..ReceiverSettings::default()
+        let receiving = {
+            let mut settings = ReceiverSettings::default();
+            settings.login_throttle = throttle;
+            settings
         };
         let w = world_with(seeds.clone(), receiving).await;
         let mut sink = SelfHostedSink::new(w.receiver.clone(), w.url.clone()).with_bulk(true);

@@ -201,14 +201,12 @@ async fn run(args: Args) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let registry = Arc::new(OdooRegistry::new(client, IdTypes::default()));
-    let settings = ReceiverSettings {
-        limits: PayloadLimits {
-            max_bytes: args
-                .max_body_bytes
-                .map_or(PayloadLimits::default().max_bytes, |n| n as usize),
-            ..PayloadLimits::default()
-        },
-        ..ReceiverSettings::default()
+    let mut settings = ReceiverSettings::default();
+    settings.limits = PayloadLimits {
+        max_bytes: args
+            .max_body_bytes
+            .map_or(PayloadLimits::default().max_bytes, |n| n as usize),
+        ..PayloadLimits::default()
     };
     let receiver = Arc::new(CallbackReceiver::new(registry.clone(), settings));
     let listener = server::listen(args.bind).map_err(|e| format!("binding {}: {e}", args.bind))?;

@@ -22,6 +22,7 @@ use url::Url;
 /// The HTTP method MTS uses for callbacks (it sends the JSON body with each of them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
 pub enum HttpMethod {
     /// POST (the default).
     #[default]
@@ -110,6 +111,7 @@ impl fmt::Debug for CallbackAuth {
 
 /// The delivery MTS must use for a batch: MTS's `callbackProperties` plus the output format.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Delivery {
     /// Where MTS calls back.
     pub url: Url,
@@ -125,6 +127,22 @@ pub struct Delivery {
     pub extra_headers: Headers,
     /// How MTS authenticates.
     pub auth: CallbackAuth,
+}
+
+impl Delivery {
+    /// A delivery to `url`, authenticated by `auth`: POST, a 10 s timeout, one callback per
+    /// record, MTS's own body (`.output`) and no extra header; set the other fields after.
+    pub fn new(url: Url, auth: CallbackAuth) -> Self {
+        Self {
+            url,
+            http_method: HttpMethod::Post,
+            timeout_seconds: 10,
+            call_in_bulk: false,
+            output_format: None,
+            extra_headers: Headers::new(),
+            auth,
+        }
+    }
 }
 
 impl fmt::Debug for Delivery {

@@ -115,12 +115,13 @@ async fn malformed_bodies_are_refused_each_with_its_reason_and_nothing_changes()
         assert_eq!(k.tokens().await, before, "{name}: nothing changes");
     }
     // Oversized, with a small limit.
-    let small = ReceiverSettings {
-        limits: omc_core::receiver::PayloadLimits {
+    let small = {
+        let mut settings = ReceiverSettings::default();
+        settings.limits = omc_core::receiver::PayloadLimits {
             max_bytes: 64,
             max_records: 2,
-        },
-        ..ReceiverSettings::default()
+        };
+        settings
     };
     let k2 = kit_with(synthetic(12, 3).collect(), small);
     let big = json!([processed(1, &"t".repeat(80))]).to_string();
@@ -399,9 +400,10 @@ async fn odoo_sessions_log_in_call_back_log_out_and_expire() {
     );
 
     // A session that outlived its time.
-    let expiring = ReceiverSettings {
-        session_ttl: Duration::ZERO,
-        ..ReceiverSettings::default()
+    let expiring = {
+        let mut settings = ReceiverSettings::default();
+        settings.session_ttl = Duration::ZERO;
+        settings
     };
     let k = kit_with(synthetic(12, 3).collect(), expiring);
     k.receiver.add_user("omc", "mts", &SecretString::from("pw"));

@@ -123,14 +123,14 @@ impl OpenG2pApiSink {
     pub fn delivery(&self) -> Delivery {
         let mut extra_headers = Headers::new();
         extra_headers.insert("Authorization".into(), self.basic());
-        Delivery {
-            url: self.url.clone(),
-            http_method: HttpMethod::Put,
-            timeout_seconds: self.timeout_seconds,
-            call_in_bulk: false,
-            output_format: Some(openg2p_output_format(&self.token_type)),
-            extra_headers,
-            auth: CallbackAuth::None,
+        {
+            let mut delivery = Delivery::new(self.url.clone(), CallbackAuth::None);
+            delivery.http_method = HttpMethod::Put;
+            delivery.timeout_seconds = self.timeout_seconds;
+            delivery.call_in_bulk = false;
+            delivery.output_format = Some(openg2p_output_format(&self.token_type));
+            delivery.extra_headers = extra_headers;
+            delivery
         }
     }
 }

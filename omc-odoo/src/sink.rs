@@ -201,27 +201,30 @@ impl OdooCallbackSink {
             omc_core::RegistryError::Invalid { message } => SinkError::Misconfigured { message },
             other => other.into(),
         })?;
-        Ok(Delivery {
-            url: self.callback_url.clone(),
-            http_method: self.http_method,
-            timeout_seconds: self.timeout_seconds,
-            call_in_bulk: false,
-            output_format: Some(
+        Ok({
+            let mut delivery = Delivery::new(
+                self.callback_url.clone(),
+                CallbackAuth::Odoo {
+                    auth_url: self.auth_url.clone(),
+                    database: self
+                        .database
+                        .clone()
+                        .unwrap_or_else(|| self.registry.client().database().to_owned()),
+                    username: username.clone(),
+                    password: password.clone(),
+                    extra_headers: self.login_headers.clone(),
+                },
+            );
+            delivery.http_method = self.http_method;
+            delivery.timeout_seconds = self.timeout_seconds;
+            delivery.call_in_bulk = false;
+            delivery.output_format = Some(
                 self.custom_format
                     .clone()
                     .unwrap_or_else(|| output_format(type_id)),
-            ),
-            extra_headers: self.extra_headers.clone(),
-            auth: CallbackAuth::Odoo {
-                auth_url: self.auth_url.clone(),
-                database: self
-                    .database
-                    .clone()
-                    .unwrap_or_else(|| self.registry.client().database().to_owned()),
-                username: username.clone(),
-                password: password.clone(),
-                extra_headers: self.login_headers.clone(),
-            },
+            );
+            delivery.extra_headers = self.extra_headers.clone();
+            delivery
         })
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 /// What a run did. Every selected registrant is in exactly one of `already_tokenised`,
 /// `tokenised`, `pending` and `failed`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RunReport {
     /// The run's number in the run ledger (absent for a run without one).
     #[serde(skip_serializing_if = "Option::is_none")]

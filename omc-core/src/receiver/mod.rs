@@ -70,6 +70,7 @@ pub const REGISTRANT_GONE: &str = "OMC-REGISTRANT-GONE";
 
 /// The receiver's settings.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReceiverSettings {
     /// The path MTS calls back (default `/omc/callback`).
     pub callback_path: String,

@@ -220,14 +220,14 @@ pub fn seed(records: Vec<PersonalRecord>) -> SeedRequest {
 }
 
 pub fn delivery(url: Url, bulk: bool, auth: CallbackAuth) -> Delivery {
-    Delivery {
-        url,
-        http_method: HttpMethod::Post,
-        timeout_seconds: 5,
-        call_in_bulk: bulk,
-        output_format: Some(FORMAT.into()),
-        extra_headers: BTreeMap::new(),
-        auth,
+    {
+        let mut delivery = Delivery::new(url, auth);
+        delivery.http_method = HttpMethod::Post;
+        delivery.timeout_seconds = 5;
+        delivery.call_in_bulk = bulk;
+        delivery.output_format = Some(FORMAT.into());
+        delivery.extra_headers = BTreeMap::new();
+        delivery
     }
 }
 
