@@ -49,7 +49,7 @@
 //! # Semantics (Odoo 17)
 //!
 //! Each rule below was checked against a real Odoo 17 + OpenG2P (the conformance table in
-//! [`crate::conformance::domain`] holds the measured answers).
+//! `conformance::domain` (feature `conformance`) holds the measured answers).
 //!
 //! `=` with `false` matches empty values (on a boolean, `false` and empty); `!=` with `false`
 //! means "is set". `!=`, `not in`, `not like` and `not ilike` keep empty values, but `!=` only
