@@ -11,6 +11,53 @@ use common::real::RealStack;
 use omc::domain::{FieldModel, ROOT_MODELS};
 use serde_json::json;
 
+/// `omc config check --online` of examples/config/connector.toml pointed at the real systems,
+/// with `text` in place of the example's text and `env` over the real logins: the exit status
+/// and `(status word, check)` of each online line.
+async fn check_online(
+    real: &RealStack,
+    name: &str,
+    text: &str,
+    env: &[(&str, &str)],
+) -> (Option<i32>, Vec<(String, String)>, String) {
+    let (odoo_url, mts_url) = (real.odoo_url.to_string(), real.mts_url.to_string());
+    let mut vars = vec![
+        ("OMC_ODOO__BASE_URL", odoo_url.as_str()),
+        ("OMC_ODOO__DATABASE", real.database.as_str()),
+        ("OMC_ODOO__LOGIN", real.login.as_str()),
+        ("OMC_ODOO__PASSWORD", real.password.as_str()),
+        ("OMC_CALLBACK__DATABASE", real.database.as_str()),
+        ("OMC_CALLBACK__USERNAME", real.login.as_str()),
+        ("OMC_CALLBACK__PASSWORD", real.password.as_str()),
+        ("OMC_MTS_URL", mts_url.as_str()),
+    ];
+    for (name, value) in env {
+        vars.retain(|(n, _)| n != name);
+        vars.push((name, value));
+    }
+    let omc = Omc::new(name, text, &vars);
+    let out = omc
+        .output(&["config", "check", omc.config(), "--online"])
+        .await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines = stdout
+        .split_once("online checks:\n")
+        .map(|(_, online)| {
+            online
+                .lines()
+                .filter_map(|line| {
+                    let (word, rest) = line.split_once(' ')?;
+                    let (check, _) = rest.trim_start().split_once(": ")?;
+                    Some((word.to_owned(), check.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (out.status.code(), lines, stdout)
+}
+
+const EXAMPLE: &str = include_str!("../examples/config/connector.toml");
+
 #[tokio::test]
 async fn the_example_configuration_passes_every_online_check() {
     let Some(real) = RealStack::from_env("the_example_configuration_passes_every_online_check")
@@ -18,37 +65,61 @@ async fn the_example_configuration_passes_every_online_check() {
         return;
     };
     real.ensure_reachable().await;
-    let example = include_str!("../examples/config/connector.toml");
-    let (odoo_url, mts_url) = (real.odoo_url.to_string(), real.mts_url.to_string());
-    let omc = Omc::new(
-        "real-online-check",
-        example,
-        &[
-            ("OMC_ODOO__BASE_URL", odoo_url.as_str()),
-            ("OMC_ODOO__DATABASE", &real.database),
-            ("OMC_ODOO__LOGIN", &real.login),
-            ("OMC_ODOO__PASSWORD", &real.password),
-            ("OMC_CALLBACK__DATABASE", &real.database),
-            ("OMC_CALLBACK__USERNAME", &real.login),
-            ("OMC_CALLBACK__PASSWORD", &real.password),
-            ("OMC_MTS_URL", mts_url.as_str()),
-        ],
+    let (code, lines, stdout) = check_online(&real, "real-online-check", EXAMPLE, &[]).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(lines.len(), 8, "{stdout}");
+    for (word, check) in lines {
+        assert_eq!(word, "ok", "{check}: {stdout}");
+    }
+}
+
+#[tokio::test]
+async fn a_broken_example_names_its_problem_against_the_real_systems() {
+    let Some(real) = RealStack::from_env("a_broken_example_names_its_problem") else {
+        return;
+    };
+    real.ensure_reachable().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        format!("http://{}/", listener.local_addr().expect("its address"))
+    };
+    // A field the registry lacks, allowed offline (model_extended) and refused online.
+    let unknown_field = EXAMPLE.replace(
+        "fields = [\"id\",",
+        "model_extended = true\nfields = [\"id\", \"x_omc_no_such_field\",",
     );
-    let out = omc
-        .output(&["config", "check", omc.config(), "--online"])
-        .await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    let online: Vec<&str> = stdout
-        .split_once("online checks:\n")
-        .unwrap_or_else(|| panic!("no online checks: {stdout}"))
-        .1
-        .lines()
-        .collect();
-    assert_eq!(online.len(), 8, "{stdout}");
-    for line in online {
-        assert!(line.starts_with("ok "), "{line}");
+    assert_ne!(unknown_field, EXAMPLE, "the example's field list moved");
+    let cases: [(&str, &str, Vec<(&str, &str)>, &str); 4] = [
+        (
+            "real-online-password",
+            EXAMPLE,
+            vec![("OMC_ODOO__PASSWORD", "not-the-password")],
+            "OMC's login",
+        ),
+        (
+            "real-online-id-type",
+            EXAMPLE,
+            vec![("OMC_TOKEN_ID_TYPE", "MOSIP UIN TOKEN OMC-MISSING")],
+            "token_id_type",
+        ),
+        ("real-online-field", &unknown_field, vec![], "field model"),
+        (
+            "real-online-mts",
+            EXAMPLE,
+            vec![("OMC_MTS_URL", closed.as_str())],
+            "MTS ping",
+        ),
+    ];
+    for (name, text, env, failed) in cases {
+        let (code, lines, stdout) = check_online(&real, name, text, &env).await;
+        assert_eq!(code, Some(1), "{name}: {stdout}");
+        let failures: Vec<&str> = lines
+            .iter()
+            .filter(|(word, _)| word == "FAIL")
+            .map(|(_, check)| check.as_str())
+            .collect();
+        assert_eq!(failures, [failed], "{name}: {stdout}");
+        assert!(!stdout.contains("not-the-password"), "{name}: {stdout}");
     }
 }
 
