@@ -89,7 +89,9 @@ async fn a_broken_example_names_its_problem_against_the_real_systems() {
         "model_extended = true\nfields = [\"id\", \"x_omc_no_such_field\",",
     );
     assert_ne!(unknown_field, EXAMPLE, "the example's field list moved");
-    let cases: [(&str, &str, Vec<(&str, &str)>, &str); 4] = [
+    // (name, configuration text, environment over the real logins, the check that fails)
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 4] = [
         (
             "real-online-password",
             EXAMPLE,
