@@ -71,12 +71,13 @@ impl Service {
         })
     }
 
-    /// What a run needs, checked before it sends anything: OMC's login to the registry, both
-    /// id types, MTS's `ping`. A failure is recorded in the ledger as a run that could not run.
+    /// What a run needs, checked before it sends anything (`Connector::preflight`). A failure
+    /// is a run that could not run: recorded as failed in the ledger and in the metrics.
     pub(super) async fn preflight(&self) -> Result<(), String> {
         let Err(e) = self.connector.preflight().await else {
             return Ok(());
         };
+        self.metrics.run_ended(RunOutcome::Failed);
         let message = explain(&e, &self.config, "the run cannot start");
         if let Err(e) = self.runner.record_failed(&self.lock, &message).await {
             tracing::warn!("recording the run that could not run failed: {}", chain(&e));
@@ -171,7 +172,10 @@ async fn one_run(
     service.metrics.run_started();
     let end = service.runner.run_with(&service.lock, request, hooks).await;
     shown.await;
-    let end = end.map_err(|e| explain(&e, &service.config, "the run could not start"))?;
+    let end = end.map_err(|e| {
+        service.metrics.run_ended(RunOutcome::Failed);
+        explain(&e, &service.config, "the run could not start")
+    })?;
     let ended = Ended::of(&end, cancel);
     if let Some(why) = &end.report.stopped
         && ended != Ended::Interrupted
@@ -258,9 +262,9 @@ async fn recurring(
         let failure = match &result {
             Ok(Ended::Stopped) => Some("the run stopped early".to_owned()),
             Ok(_) => None,
+            // Counted in the metrics where it failed (pre-flight, or the run itself).
             Err(message) => {
                 super::logging::error("omc", message);
-                service.metrics.run_ended(RunOutcome::Failed);
                 Some(message.clone())
             }
         };
