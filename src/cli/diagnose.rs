@@ -29,12 +29,35 @@ fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<S
         config.odoo.database,
         config.odoo.login
     );
+    let missing_type = |what: &str, setting: &str, name: &str| {
+        format!(
+            "create the id type '{name}' in the registry (g2p.id.type) or set {setting}: the \
+             {what} id type '{name}' does not exist in the registry ({odoo})"
+        )
+    };
     let mut cause = Some(error);
     while let Some(e) = cause {
-        // A transparent wrapper's `source()` skips the error it wraps: look at that one.
-        if let Some(PreflightError::Registry(registry)) = e.downcast_ref::<PreflightError>() {
-            cause = Some(registry);
-            continue;
+        match e.downcast_ref::<PreflightError>() {
+            // A transparent wrapper's `source()` skips the error it wraps: look at that one.
+            Some(PreflightError::Registry(registry)) => {
+                cause = Some(registry);
+                continue;
+            }
+            Some(PreflightError::CallbackLogin(login)) => {
+                return Some(format!(
+                    "check callback.username, its password and callback.database: {}",
+                    chain(login)
+                ));
+            }
+            // Its own words say what to fix, and name each setting and field.
+            Some(model @ PreflightError::Model { .. }) => return Some(model.to_string()),
+            Some(PreflightError::Mts { .. }) => {
+                return Some(format!(
+                    "check mts_url and that MTS is running: {}",
+                    chain(e)
+                ));
+            }
+            _ => {}
         }
         if let Some(registry) = e.downcast_ref::<RegistryError>() {
             let said = chain(registry);
@@ -69,39 +92,15 @@ fn diagnose(error: &(dyn Error + 'static), config: &ConnectorConfig) -> Option<S
                         *message == format!("the id type '{name}' does not exist in the registry")
                     });
                     let (what, setting, name) = missing?;
-                    format!(
-                        "create the id type '{name}' in the registry (g2p.id.type) or set \
-                         {setting}: the {what} id type '{name}' does not exist in the registry \
-                         ({odoo})"
-                    )
+                    missing_type(what, setting, name)
                 }
                 _ => return None,
             });
         }
-        if let Some(PreflightError::CallbackLogin(login)) = e.downcast_ref::<PreflightError>() {
-            return Some(format!(
-                "check callback.username, its password and callback.database: {}",
-                chain(login)
-            ));
-        }
-        // Its own words say what to fix, and name each setting and field.
-        if let Some(model @ PreflightError::Model { .. }) = e.downcast_ref::<PreflightError>() {
-            return Some(model.to_string());
-        }
-        if let Some(PreflightError::Mts { .. }) = e.downcast_ref::<PreflightError>() {
-            return Some(format!(
-                "check mts_url and that MTS is running: {}",
-                chain(e)
-            ));
-        }
         if let Some(SinkError::Misconfigured { message }) = e.downcast_ref::<SinkError>() {
             let token = &config.id_types.token;
             if *message == format!("the id type '{token}' does not exist in the registry") {
-                return Some(format!(
-                    "create the id type '{token}' in the registry (g2p.id.type) or set \
-                     token_id_type: the token id type '{token}' does not exist in the \
-                     registry ({odoo})"
-                ));
+                return Some(missing_type("token", "token_id_type", token));
             }
         }
         cause = e.source();
