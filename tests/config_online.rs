@@ -7,7 +7,7 @@ mod common;
 
 use common::command::Omc;
 use common::docs::{documented_messages, matches};
-use common::{DATABASE, emulators};
+use common::{DATABASE, closed_url, emulators};
 use omc::mts::emulator::RunningMts;
 use omc::odoo::emulator::RunningOdoo;
 use omc::testing::synthetic;
@@ -53,8 +53,7 @@ impl Config {
 
     fn omc(&self, odoo: &RunningOdoo, mts: &RunningMts) -> Omc {
         let mts_url = if self.mts_down {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-            format!("http://{}/", listener.local_addr().expect("its address"))
+            closed_url()
         } else {
             mts.base_url().to_string()
         };

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::closed_url;
 use common::command::Omc;
 use common::docs::{documented_messages, matches};
 use common::real::RealStack;
@@ -23,23 +24,16 @@ struct Fault {
     callback_password: Option<&'static str>,
 }
 
-/// A loopback port nobody listens on.
-fn closed_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    let port = listener.local_addr().expect("its address").port();
-    format!("http://127.0.0.1:{port}/")
-}
-
 /// `omc run --once` against the real systems with `fault`: (exit status, last stderr line,
 /// time taken).
 async fn run(real: &RealStack, name: &str, fault: Fault) -> (Option<i32>, String, Duration) {
     let odoo_url = if fault.odoo_closed {
-        closed_port()
+        closed_url()
     } else {
         real.odoo_url.to_string()
     };
     let mts_url = if fault.mts_closed {
-        closed_port()
+        closed_url()
     } else {
         real.mts_url.to_string()
     };

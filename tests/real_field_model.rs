@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::closed_url;
 use common::command::Omc;
 use common::real::RealStack;
 use omc::domain::{FieldModel, ROOT_MODELS};
@@ -79,10 +80,7 @@ async fn a_broken_example_names_its_problem_against_the_real_systems() {
         return;
     };
     real.ensure_reachable().await;
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-        format!("http://{}/", listener.local_addr().expect("its address"))
-    };
+    let closed = closed_url();
     // A field the registry lacks, allowed offline (model_extended) and refused online.
     let unknown_field = EXAMPLE.replace(
         "fields = [\"id\",",

@@ -9,7 +9,7 @@ mod common;
 
 use common::command::Omc;
 use common::docs::{documented_messages, matches};
-use common::{DATABASE, emulators};
+use common::{DATABASE, closed_url, emulators};
 use omc::testing::synthetic;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -112,12 +112,6 @@ password_env = "TROUBLE_TEST_ODOO_PASSWORD"
     }
 }
 
-/// A loopback port nobody listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    listener.local_addr().expect("its address").port()
-}
-
 /// A loopback port that accepts connections and never answers (kept open while the returned
 /// task runs).
 async fn black_hole() -> (u16, tokio::task::JoinHandle<()>) {
@@ -156,7 +150,7 @@ const PREFLIGHT_WITHIN: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn each_registry_fault_prints_its_documented_message_within_10_s() {
-    let closed = format!("http://127.0.0.1:{}/", closed_port());
+    let closed = closed_url();
     let faults = [
         (
             Fault {
@@ -229,7 +223,7 @@ async fn each_registry_fault_prints_its_documented_message_within_10_s() {
 
 #[tokio::test]
 async fn callbacks_that_cannot_arrive_stop_the_run_after_the_first_batch_with_the_reason() {
-    let refused = format!("http://127.0.0.1:{}/", closed_port());
+    let refused = closed_url();
     let (hole, _held) = black_hole().await;
     let hole = format!("http://127.0.0.1:{hole}/");
     // The first batch's read-back deadline: counted from its processing, which takes

@@ -75,3 +75,9 @@ pub(crate) fn personal_data(seeds: &[RegistrantSeed]) -> Vec<String> {
     }
     found
 }
+
+/// `http://127.0.0.1:PORT/` on a loopback port nobody listens on (bound, then let go).
+pub(crate) fn closed_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    format!("http://{}/", listener.local_addr().expect("its address"))
+}
