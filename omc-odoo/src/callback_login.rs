@@ -17,6 +17,8 @@ pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// `callback.database`, `callback.username`, `callback.password`).
 #[derive(Clone)]
 pub struct CallbackLogin {
+    /// The HTTP client the check goes through (the registry client's, with its trust).
+    http: reqwest::Client,
     auth_url: Url,
     database: String,
     login: String,
@@ -75,14 +77,17 @@ pub enum CallbackLoginError {
 }
 
 impl CallbackLogin {
-    /// MTS's login at `auth_url`.
+    /// MTS's login at `auth_url`, tried through `http` (the registry client's, so that it
+    /// trusts what the registry client trusts: `tls.ca_bundle`).
     pub fn new(
+        http: reqwest::Client,
         auth_url: Url,
         database: impl Into<String>,
         login: impl Into<String>,
         password: SecretString,
     ) -> Self {
         Self {
+            http,
             auth_url,
             database: database.into(),
             login: login.into(),
@@ -99,13 +104,6 @@ impl CallbackLogin {
     /// [`CHECK_TIMEOUT`]; the session is not kept.
     pub async fn check(&self) -> Result<(), CallbackLoginError> {
         let url = self.url();
-        let client = reqwest::Client::builder()
-            .timeout(CHECK_TIMEOUT)
-            .build()
-            .map_err(|source| CallbackLoginError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
         let body = json!({
             "jsonrpc": "2.0",
             "method": "call",
@@ -115,7 +113,13 @@ impl CallbackLogin {
                 "password": self.password.expose_secret(),
             },
         });
-        let answer = client.post(self.auth_url.clone()).json(&body).send().await;
+        let answer = self
+            .http
+            .post(self.auth_url.clone())
+            .timeout(CHECK_TIMEOUT)
+            .json(&body)
+            .send()
+            .await;
         let response = match answer {
             Ok(response) => response,
             Err(e) if e.is_timeout() => {

@@ -204,6 +204,11 @@ impl OdooClient {
         OdooClientBuilder::default()
     }
 
+    /// The HTTP client every call goes through (its timeouts and trusted certificates).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// Odoo's base URL.
     pub fn base_url(&self) -> &Url {
         &self.inner.base

@@ -115,6 +115,7 @@ impl OdooCallbackSink {
             .clone()
             .unwrap_or_else(|| self.registry.client().database().to_owned());
         Some(CallbackLogin::new(
+            self.registry.client().http().clone(),
             self.auth_url.clone(),
             database,
             login.clone(),
